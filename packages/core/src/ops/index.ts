@@ -1,0 +1,19 @@
+import { OpRegistry, type OpSchema } from '../registry.js';
+
+// Each op file exports an array of schemas; add new files here. One op = one entry in one file.
+const groups: OpSchema[][] = [];
+
+let standard: OpRegistry | undefined;
+
+/**
+ * The standard ONNX op set as an immutable registry. It is frozen, so it is no process-wide
+ * mutable state: runs and plugins `extend()` it to add their own ops.
+ */
+export function standardOps(): OpRegistry {
+  if (!standard) {
+    const r = new OpRegistry();
+    for (const g of groups) for (const s of g) r.register(s);
+    standard = r.freeze();
+  }
+  return standard;
+}
