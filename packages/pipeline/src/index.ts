@@ -1,1 +1,4 @@
-export {};
+import 'reflect-metadata';
+
+export * from './plugin.js';
+export { TOKENS } from './tokens.js';
