@@ -6,3 +6,7 @@ export * from './builder.js';
 export { standardOps } from './ops/index.js';
 export { broadcastShapes, broadcastTypes } from './ops/shape-util.js';
 export * from './rng.js';
+export * from './passes/index.js';
+export * from './verifier.js';
+export * from './analysis/index.js';
+export * from './target.js';
