@@ -1,1 +1,10 @@
-export {};
+export * from './dataset.js';
+export { parseIdx, readIdxGz, type IdxArray } from './idx.js';
+export * from './fashion-mnist.js';
+export * from './mnist.js';
+export * from './splits.js';
+export * from './loader.js';
+export * from './segmentation.js';
+export * from './point-clouds.js';
+export * from './sequences.js';
+export * from './text.js';
