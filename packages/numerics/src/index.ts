@@ -24,4 +24,5 @@ export {
   approxMatMul,
   type ScalarMul,
 } from './approx.js';
+export { fakeQuantLowering, lowerFakeQuant, MAX_LOOKUP_VALUES, type FakeQuantLowering, type LoweringConstant, type LoweringNode, type LoweringDType } from './lowering.js';
 export { roundHalfEven } from './float-bits.js';
