@@ -114,7 +114,8 @@ function fieldFor(dtype: DType, tp: TensorProtoLike): unknown[] {
 function viewRaw(dtype: DType, raw: Uint8Array, n: number): TensorData {
   const bpe = bytesPerElement(dtype);
   const aligned = raw.byteOffset % bpe === 0;
-  const buf = aligned ? raw.buffer : raw.slice().buffer;
+  // Node Buffers' slice() is a view, so copy through a fresh Uint8Array when realigning.
+  const buf = aligned ? raw.buffer : new Uint8Array(raw).buffer;
   const off = aligned ? raw.byteOffset : 0;
   switch (dtype) {
     case 'float32': return new Float32Array(buf, off, n);

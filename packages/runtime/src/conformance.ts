@@ -1,0 +1,299 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { standardOps, type Graph, type OpRegistry, type Tensor } from '@tessera/core';
+import { decodeModelProto, exportModel, importModel, tensorFromProto, TensorProtoType, type TensorProtoLike } from '@tessera/onnx';
+import * as ortNode from 'onnxruntime-node';
+import { tensorMismatch } from './compare.js';
+import { createExecutor } from './create-executor.js';
+import { ortErrorMessage } from './errors.js';
+import { fromOrtTensor, toOrtTensor, type OrtModule } from './tensor-convert.js';
+
+export const ONNX_NODE_TESTS = '/usr/share/libonnx-testdata/data/node';
+export const MISSING_TESTDATA = 'install libonnx-testdata (apt-get install libonnx-testdata)';
+/** The ONNX backend-test tolerance. */
+export const CONFORMANCE_TOLERANCE = { rtol: 1e-3, atol: 1e-7 };
+
+/**
+ * Cases whose failure is understood and accepted, each with its reason. Keep this tiny: every entry
+ * hides a real gap. Reference-path entries apply to declared ops only.
+ */
+export const KNOWN_FAILURES: { reference: Record<string, string>; roundTrip: Record<string, string> } = {
+  reference: {},
+  roundTrip: {},
+};
+
+export type Status = 'pass' | 'fail' | 'error' | 'undeclared' | 'unsupported';
+
+export interface PathResult {
+  status: Status;
+  /** One line: the mismatch or the error. */
+  message?: string;
+}
+
+export interface CaseResult {
+  name: string;
+  /** The op the case tests (the single op of the model, or the one its name starts with). */
+  op: string;
+  /** All op types in the model, nested graphs included. */
+  ops: string[];
+  /** Ops of the model the registry does not declare. */
+  undeclared: string[];
+  reference: PathResult;
+  ortOriginal: PathResult;
+  ortRoundTrip: PathResult;
+  ms: number;
+}
+
+export interface OpSummary {
+  cases: number;
+  reference: Record<Status, number>;
+  ortOriginal: Record<Status, number>;
+  ortRoundTrip: Record<Status, number>;
+}
+
+export interface ConformanceReport {
+  dir: string;
+  tolerance: typeof CONFORMANCE_TOLERANCE;
+  totals: OpSummary;
+  perOp: Record<string, OpSummary>;
+  cases: CaseResult[];
+  /** Declared-op cases failing on the reference interpreter (not in KNOWN_FAILURES). */
+  referenceFailures: CaseResult[];
+  /** Cases onnxruntime-node passes on the original model but not after import -> export. */
+  roundTripRegressions: CaseResult[];
+  ms: number;
+}
+
+export interface ConformanceOptions {
+  dir?: string;
+  registry?: OpRegistry;
+  /** Only run cases whose directory name matches. */
+  filter?: RegExp;
+  /** Paths to run (default all three). */
+  paths?: ('reference' | 'ortOriginal' | 'ortRoundTrip')[];
+  onCase?: (r: CaseResult) => void;
+}
+
+interface DecodedModel {
+  inputs: string[];
+  outputs: string[];
+  ops: string[];
+}
+
+function modelFacts(bytes: Uint8Array, source: string): DecodedModel {
+  const m = decodeModelProto(bytes, source) as unknown as {
+    graph: { input: { name: string }[]; output: { name: string }[]; initializer: { name: string }[]; node: NodeLike[] };
+  };
+  const inits = new Set(m.graph.initializer.map((t) => t.name));
+  const ops = new Set<string>();
+  collectOps(m.graph.node, ops);
+  return {
+    inputs: m.graph.input.map((v) => v.name).filter((n) => !inits.has(n)),
+    outputs: m.graph.output.map((v) => v.name),
+    ops: [...ops].sort(),
+  };
+}
+
+interface NodeLike { opType: string; domain?: string; attribute: { g?: { node: NodeLike[] }; graphs?: { node: NodeLike[] }[] }[] }
+
+function collectOps(nodes: NodeLike[], out: Set<string>): void {
+  for (const n of nodes) {
+    out.add(n.domain && n.domain !== 'ai.onnx' ? `${n.domain}::${n.opType}` : n.opType);
+    for (const a of n.attribute) {
+      if (a.g) collectOps(a.g.node, out);
+      for (const g of a.graphs ?? []) collectOps(g.node, out);
+    }
+  }
+}
+
+function opOfCase(name: string, ops: string[]): string {
+  if (ops.length === 1) return ops[0]!;
+  const key = name.replace(/^test_/, '').replace(/_/g, '').toLowerCase();
+  let best = '';
+  for (const op of ops) {
+    const o = op.replace(/^.*::/, '').toLowerCase();
+    if (key.startsWith(o) && o.length > best.length) best = op;
+  }
+  const base = name.replace(/^test_/, '').replace(/_expanded.*$/, '');
+  return best || `(${base.split('_')[0]})`;
+}
+
+function readTensors(dir: string, prefix: 'input' | 'output'): Tensor[] {
+  const files = readdirSync(dir).filter((f) => f.startsWith(`${prefix}_`) && f.endsWith('.pb'))
+    .sort((a, b) => Number(a.slice(prefix.length + 1, -3)) - Number(b.slice(prefix.length + 1, -3)));
+  return files.map((f) => tensorFromProto(TensorProtoType.decode(readFileSync(join(dir, f))) as unknown as TensorProtoLike, `${dir}/${f}`));
+}
+
+function compareAll(results: Record<string, Tensor>, names: string[], expected: Tensor[]): PathResult {
+  for (let i = 0; i < expected.length; i++) {
+    const got = results[names[i]!];
+    if (!got) return { status: 'fail', message: `output '${names[i]}' missing` };
+    const mm = tensorMismatch(got, expected[i]!, CONFORMANCE_TOLERANCE);
+    if (mm) return { status: 'fail', message: `output '${names[i]}': ${mm}` };
+  }
+  return { status: 'pass' };
+}
+
+const oneLine = (e: unknown) => (e as Error).message.split('\n')[0]!.slice(0, 400);
+
+async function runOrtBytes(ort: OrtModule, bytes: Uint8Array, graphForErrors: Graph | undefined, facts: DecodedModel, sets: DataSet[]): Promise<PathResult> {
+  let session: Awaited<ReturnType<OrtModule['InferenceSession']['create']>>;
+  const msg = (e: unknown) => (graphForErrors ? ortErrorMessage('ort-node', oneLine(e), graphForErrors) : `ort-node: ${oneLine(e)}`);
+  try {
+    session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
+  } catch (e) {
+    return { status: 'error', message: msg(e) };
+  }
+  try {
+    for (const set of sets) {
+      const feeds: Record<string, ReturnType<typeof toOrtTensor>> = {};
+      facts.inputs.forEach((n, i) => { if (set.inputs[i]) feeds[n] = toOrtTensor(ort, set.inputs[i]!, 'ort-node', n); });
+      const out = await session.run(feeds);
+      const res: Record<string, Tensor> = {};
+      for (const n of facts.outputs) if (out[n]) res[n] = fromOrtTensor(out[n]! as never, 'ort-node', n);
+      const r = compareAll(res, facts.outputs, set.outputs);
+      if (r.status !== 'pass') return r;
+    }
+    return { status: 'pass' };
+  } catch (e) {
+    return { status: 'error', message: msg(e) };
+  } finally {
+    await session.release();
+  }
+}
+
+interface DataSet { inputs: Tensor[]; outputs: Tensor[] }
+
+const emptyCounts = (): Record<Status, number> => ({ pass: 0, fail: 0, error: 0, undeclared: 0, unsupported: 0 });
+const emptySummary = (): OpSummary => ({ cases: 0, reference: emptyCounts(), ortOriginal: emptyCounts(), ortRoundTrip: emptyCounts() });
+
+/** The ONNX node test cases present on this machine (directory names), or undefined when the package is missing. */
+export function listCases(dir = ONNX_NODE_TESTS): string[] | undefined {
+  if (!existsSync(dir)) return undefined;
+  return readdirSync(dir).filter((d) => existsSync(join(dir, d, 'model.onnx'))).sort();
+}
+
+/**
+ * Runs ONNX's backend node tests through (a) import -> reference interpreter, (b) the original
+ * bytes on onnxruntime-node and (c) import -> export -> onnxruntime-node.
+ */
+export async function runConformance(opts: ConformanceOptions = {}): Promise<ConformanceReport> {
+  const dir = opts.dir ?? ONNX_NODE_TESTS;
+  const cases = listCases(dir);
+  if (!cases) throw new Error(MISSING_TESTDATA);
+  const registry = opts.registry ?? standardOps();
+  const paths = new Set(opts.paths ?? ['reference', 'ortOriginal', 'ortRoundTrip']);
+  const reference = createExecutor('reference', { registry, maxSessions: 1 });
+  const ort = ortNode as unknown as OrtModule;
+  const t0 = performance.now();
+  const results: CaseResult[] = [];
+  for (const name of cases) {
+    if (opts.filter && !opts.filter.test(name)) continue;
+    const c0 = performance.now();
+    const caseDir = join(dir, name);
+    const source = `${name}/model.onnx`;
+    const bytes = readFileSync(join(caseDir, 'model.onnx'));
+    const skipped: PathResult = { status: 'unsupported', message: 'path not run' };
+    let facts: DecodedModel;
+    try {
+      facts = modelFacts(bytes, source);
+    } catch (e) {
+      const r: PathResult = { status: 'error', message: oneLine(e) };
+      results.push({ name, op: '(unreadable)', ops: [], undeclared: [], reference: r, ortOriginal: r, ortRoundTrip: r, ms: 0 });
+      continue;
+    }
+    const undeclared = facts.ops.filter((op) => {
+      const [domain, o] = op.includes('::') ? op.split('::') as [string, string] : ['', op];
+      return !registry.has(o, domain);
+    });
+    const res: CaseResult = {
+      name, op: opOfCase(name, facts.ops), ops: facts.ops, undeclared,
+      reference: skipped, ortOriginal: skipped, ortRoundTrip: skipped, ms: 0,
+    };
+    let sets: DataSet[];
+    try {
+      sets = readdirSync(caseDir).filter((d) => d.startsWith('test_data_set_')).sort()
+        .map((d) => ({ inputs: readTensors(join(caseDir, d), 'input'), outputs: readTensors(join(caseDir, d), 'output') }));
+    } catch (e) {
+      // Sequence / optional test data (SequenceProto, OptionalProto) is not a tensor.
+      const r: PathResult = { status: 'unsupported', message: `test data: ${oneLine(e)}` };
+      res.reference = undeclared.length ? { status: 'undeclared', message: `undeclared: ${undeclared.join(', ')}` } : r;
+      res.ortOriginal = r;
+      res.ortRoundTrip = r;
+      res.ms = performance.now() - c0;
+      results.push(res);
+      opts.onCase?.(res);
+      continue;
+    }
+
+    if (paths.has('reference')) {
+      if (undeclared.length) res.reference = { status: 'undeclared', message: `undeclared: ${undeclared.join(', ')}` };
+      else {
+        try {
+          const g = importModel(bytes, { registry, source });
+          const session = await reference.session(g);
+          res.reference = { status: 'pass' };
+          for (const set of sets) {
+            const feeds: Record<string, Tensor> = {};
+            facts.inputs.forEach((n, i) => { if (set.inputs[i]) feeds[n] = set.inputs[i]!; });
+            const r = compareAll(await session.run(feeds, facts.outputs), facts.outputs, set.outputs);
+            if (r.status !== 'pass') { res.reference = r; break; }
+          }
+        } catch (e) {
+          res.reference = { status: 'error', message: oneLine(e) };
+        }
+      }
+    }
+    if (paths.has('ortOriginal')) res.ortOriginal = await runOrtBytes(ort, bytes, undefined, facts, sets);
+    if (paths.has('ortRoundTrip')) {
+      let g: Graph | undefined;
+      let exported: Uint8Array | undefined;
+      try {
+        g = importModel(bytes, { registry, unknownOps: 'keep', inferShapes: false, source });
+        exported = exportModel(g);
+      } catch (e) {
+        res.ortRoundTrip = { status: /not supported/.test((e as Error).message) ? 'unsupported' : 'error', message: oneLine(e) };
+      }
+      if (exported) res.ortRoundTrip = await runOrtBytes(ort, exported, g, facts, sets);
+    }
+    res.ms = performance.now() - c0;
+    results.push(res);
+    opts.onCase?.(res);
+  }
+  await reference.dispose();
+  return summarize(dir, results, performance.now() - t0);
+}
+
+function summarize(dir: string, cases: CaseResult[], ms: number): ConformanceReport {
+  const totals = emptySummary();
+  const perOp: Record<string, OpSummary> = {};
+  for (const c of cases) {
+    const s = (perOp[c.op] ??= emptySummary());
+    for (const t of [s, totals]) {
+      t.cases++;
+      t.reference[c.reference.status]++;
+      t.ortOriginal[c.ortOriginal.status]++;
+      t.ortRoundTrip[c.ortRoundTrip.status]++;
+    }
+  }
+  const referenceFailures = cases.filter((c) => c.undeclared.length === 0 && c.reference.status !== 'pass'
+    && c.reference.status !== 'undeclared' && !(c.name in KNOWN_FAILURES.reference));
+  const roundTripRegressions = cases.filter((c) => c.ortOriginal.status === 'pass' && c.ortRoundTrip.status !== 'pass'
+    && !(c.name in KNOWN_FAILURES.roundTrip));
+  return { dir, tolerance: CONFORMANCE_TOLERANCE, totals, perOp, cases, referenceFailures, roundTripRegressions, ms };
+}
+
+/** A plain-text table: per op, passes per path, then totals. */
+export function formatReport(r: ConformanceReport): string {
+  const cell = (c: Record<Status, number>, n: number) => `${c.pass}/${n}`.padStart(9);
+  const lines = [`${'op'.padEnd(34)}${'cases'.padStart(6)}${'reference'.padStart(10)}${'undecl'.padStart(7)}${'ort-orig'.padStart(10)}${'ort-rt'.padStart(10)}`];
+  for (const [op, s] of Object.entries(r.perOp).sort(([a], [b]) => a.localeCompare(b))) {
+    lines.push(`${op.padEnd(34)}${String(s.cases).padStart(6)} ${cell(s.reference, s.cases)}${String(s.reference.undeclared).padStart(7)} ${cell(s.ortOriginal, s.cases)} ${cell(s.ortRoundTrip, s.cases)}`);
+  }
+  const t = r.totals;
+  lines.push(`${'TOTAL'.padEnd(34)}${String(t.cases).padStart(6)} ${cell(t.reference, t.cases)}${String(t.reference.undeclared).padStart(7)} ${cell(t.ortOriginal, t.cases)} ${cell(t.ortRoundTrip, t.cases)}`);
+  lines.push(`reference: ${t.reference.pass} pass, ${t.reference.fail} fail, ${t.reference.error} error, ${t.reference.undeclared} undeclared, ${t.reference.unsupported} unsupported`);
+  lines.push(`ort-node original: ${t.ortOriginal.pass} pass; import->export->ort-node: ${t.ortRoundTrip.pass} pass; round-trip regressions: ${r.roundTripRegressions.length}`);
+  lines.push(`declared-op reference failures: ${r.referenceFailures.length}; ${(r.ms / 1000).toFixed(1)} s`);
+  return lines.join('\n');
+}

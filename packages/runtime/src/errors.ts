@@ -1,0 +1,50 @@
+import type { Graph, Node } from '@tessera/core';
+
+/** Finds a node by name in a graph or its nested graphs. */
+export function findNode(graph: Graph, name: string): Node | undefined {
+  for (const n of graph.nodes) {
+    if (n.name === name) return n;
+    for (const a of n.attrs.values()) {
+      const subs = a.kind === 'graph' ? [a.value] : a.kind === 'graphs' ? a.value : [];
+      for (const s of subs) {
+        const found = findNode(s, name);
+        if (found) return found;
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Turns onnxruntime's error text into one line naming the node and op of our graph, e.g.
+ * `ort-node: node "conv1" (Conv): X num_dims does not match W num_dims`.
+ */
+export function ortErrorMessage(backend: string, raw: string, graph: Graph): string {
+  const text = raw.replace(/\s+/g, ' ').replace(/^failed to call OrtRun\(\)\. ERROR_CODE: \d+, ERROR_MESSAGE: /, '').trim();
+  let name: string | undefined;
+  let op: string | undefined;
+  let detail = text;
+  let m: RegExpExecArray | null;
+  if ((m = /running (\S+) node\. Name:'([^']*)' Status Message: (.*)$/.exec(text))) {
+    [op, name, detail] = [m[1], m[2], m[3]!];
+  } else if ((m = /Node \(([^)]*)\) Op \(([^)]*)\) (.*)$/.exec(text))) {
+    [name, op, detail] = [m[1], m[2], m[3]!];
+  } else if ((m = /In Node, \("([^"]*)", ([^,]+), "[^"]*", -?\d+\) : .*?, (.*)$/.exec(text))) {
+    [name, op, detail] = [m[1], m[2], m[3]!];
+  } else if ((m = /Could not find an implementation for (\w+)\((\d+)\) node with name '([^']*)'/.exec(text))) {
+    [op, name] = [m[1], m[3]];
+    detail = `onnxruntime has no kernel for ${m[1]} at opset ${m[2]} with these input types`;
+  } else if ((m = /Fatal error: ([\w.]*):(\w+)\((-?\d+)\) is not a registered function\/op/.exec(text))) {
+    op = m[2];
+    detail = `op ${m[1] ? `${m[1]}::` : ''}${m[2]} (opset ${m[3]}) is not supported by onnxruntime`;
+  }
+  // Drop onnxruntime's source-location prefixes ("/onnxruntime/core/...cc:123 void f(...)").
+  detail = detail.replace(/^\[ONNXRuntimeError\] : \d+ : \w+ : /, '').replace(/\/onnxruntime\S*:\d+ [^\s]+ ?(\S+\([^)]*\)[^ ]*)? ?/g, '').trim();
+  if (name !== undefined) {
+    const node = findNode(graph, name);
+    const opId = node?.opId ?? op;
+    return `${backend}: node "${name}" (${opId}): ${detail}`;
+  }
+  if (op !== undefined) return `${backend}: op ${op}: ${detail}`;
+  return `${backend}: ${detail}`;
+}
