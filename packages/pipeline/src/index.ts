@@ -2,3 +2,14 @@ import 'reflect-metadata';
 
 export * from './plugin.js';
 export { TOKENS } from './tokens.js';
+export * from './config.js';
+export { canonicalJson, graphHash, sha256 } from './hash.js';
+export { StepCache, type CacheEntry, type CacheEntryMeta } from './cache.js';
+export { collectContributions, createRunContainer, runRegistry, RunExecutors, type Contributions } from './container.js';
+export * from './loader.js';
+export {
+  runPipeline, validatePipeline, loadConfigPlugins, readPipelineFile, summarizeGraph, StepRunner, RunCancelledError,
+  type RunEvent, type RunOptions, type RunResult,
+} from './runner.js';
+export { writeReport, readReport, renderReportHtml, accuracyRows, type RunReport, type StepReport, type GraphSummary } from './report.js';
+export { lineChart, scatterChart, barChart, reliabilityDiagram, renderVegaLite, type Row, type ChartOptions } from './plots.js';

@@ -4,7 +4,7 @@
  * extend, falsy entries in arrays are dropped so `cond && myPass` works, and nothing is
  * registered anywhere until a pipeline run loads the plugin into its own container.
  */
-import type { Graph, NumberFormatRef, OpRegistry, OpSchema, Rng } from '@tessera/core';
+import type { Graph, NumberFormatRef, OpRegistry, OpSchema, Rng, Target } from '@tessera/core';
 import semver from 'semver';
 import type { DependencyContainer, InjectionToken } from 'tsyringe';
 import { z } from 'zod';
@@ -63,8 +63,17 @@ export interface StepContext {
   readonly signal: AbortSignal;
   /** The pipeline's data spec, if it declares one. */
   readonly data?: DataSpec;
-  /** A directory this step may write files to (kept with the run's outputs). */
+  /**
+   * Loads the pipeline's dataset through the dataset definition that a plugin contributed
+   * (memoised per run, so every step shares one copy). Throws one line when the config has no data.
+   */
+  loadData<T = unknown>(): Promise<T>;
+  /** The run's targets (the config's `targets`), resolved to their definitions. */
+  readonly targets: readonly TargetContribution[];
+  /** A directory this step may write files to; kept as `<outDir>/steps/<stepId>/` and cached with the step. */
   readonly workDir: string;
+  /** The run's output directory (files of earlier steps are under `steps/<stepId>/`). */
+  readonly outDir: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -114,17 +123,8 @@ export interface ProcedureDefinition<S extends z.ZodType = z.ZodType> extends Pr
 
 export type StepDefinition = PassDefinition | ProcedureDefinition;
 
-/**
- * What the pipeline needs of a hardware target. The concrete targets (@tessera/targets) and the
- * core Target interface satisfy it structurally; `check` throws or reports unsupported ops and
- * formats, `cost` returns per-node and total numbers.
- */
-export interface TargetContribution {
-  readonly id: string;
-  readonly description?: string;
-  check(graph: Graph): unknown;
-  cost(graph: Graph): unknown;
-}
+/** A hardware target: core's `Target` (check lists unsupported ops and formats, cost gives per-node and total figures). */
+export type TargetContribution = Target;
 
 export interface DatasetDefinition<S extends z.ZodType = z.ZodType> {
   name: string;
