@@ -7,6 +7,9 @@ let uScale = 0;
 let uFrac = 0;
 let uFbits = 0;
 const words = new Uint32Array(2);
+// 2^i and 2^-i for i = 0..64: table lookups instead of Math.pow on the hot paths.
+const P2 = new Float64Array(65).map((_, i) => 2 ** i);
+const P2N = new Float64Array(65).map((_, i) => 2 ** -i);
 
 /**
  * posit<n,es> (2022 standard semantics): patterns are unsigned integers right-aligned in n bits,
@@ -70,7 +73,7 @@ export class PositFormat implements NumberFormat {
       x = this.size - p;
     }
     // Align the n-1 bits after the sign at the top of a 32-bit word to count the regime run.
-    const y = (x * 2 ** (33 - n)) >>> 0;
+    const y = (x * P2[33 - n]!) >>> 0;
     const r = y >>> 31;
     let m = r ? Math.clz32(~y) : Math.clz32(y);
     if (m > n - 1) m = n - 1;
@@ -103,7 +106,7 @@ export class PositFormat implements NumberFormat {
         continue;
       }
       this.unpack(p);
-      const s = 1 + uFrac / 2 ** uFbits;
+      const s = 1 + uFrac * P2N[uFbits]!;
       sig[p] = s;
       scl[p] = uScale;
       dec[p] = (uSign ? -s : s) * pow2(uScale);
@@ -121,7 +124,7 @@ export class PositFormat implements NumberFormat {
     if (p === 0) return 0;
     if (p === this.nar) return NaN;
     this.unpack(p);
-    const v = (1 + uFrac / 2 ** uFbits) * pow2(uScale);
+    const v = (1 + uFrac * P2N[uFbits]!) * pow2(uScale);
     return uSign ? -v : v;
   }
 
@@ -168,7 +171,7 @@ export class PositFormat implements NumberFormat {
       let regime: number;
       if (k >= 0) {
         rl = k + 2;
-        regime = (2 ** (k + 1) - 1) * 2;
+        regime = (P2[k + 1]! - 1) * 2;
       } else {
         rl = 1 - k;
         regime = 1;
@@ -189,24 +192,24 @@ export class PositFormat implements NumberFormat {
           top = fhi;
           cmp = lo > 0x80000000 ? 1 : lo < 0x80000000 ? -1 : 0;
         } else {
-          const unit = 2 ** (52 - nf);
+          const unit = P2[52 - nf]!;
           const q = Math.floor(lo / unit);
-          top = fhi * 2 ** (nf - 20) + q;
+          top = fhi * P2[nf - 20]! + q;
           const rem = lo - q * unit;
           const half = unit / 2;
           cmp = rem > half ? 1 : rem < half ? -1 : 0;
         }
-        R = (regime * 2 ** es + e) * 2 ** nf + top;
+        R = (regime * P2[es]! + e) * P2[nf]! + top;
       } else {
         const cut = -nf; // 1..es exponent bits fall off the end
-        R = regime * 2 ** (es - cut) + (e >> cut);
+        R = regime * P2[es - cut]! + (e >> cut);
         const guard = (e >> (cut - 1)) & 1;
         const rest = (e & ((1 << (cut - 1)) - 1)) !== 0 || fhi !== 0 || lo !== 0;
         cmp = guard ? (rest ? 1 : 0) : -1;
       }
       // A positive tail breaks a tie upward; a negative one pulls an exact half below the tie.
       let up: boolean;
-      if (tail === 0) up = cmp > 0 || (cmp === 0 && R % 2 === 1);
+      if (tail === 0) up = cmp > 0 || (cmp === 0 && (R & 1) === 1); // R < 2^31
       else if (tail > 0) up = cmp >= 0;
       else up = cmp > 0;
       if (up) R += 1;
@@ -335,11 +338,11 @@ export class PositFormat implements NumberFormat {
       sign = (a > this.nar ? 1 : 0) ^ (b > this.nar ? 1 : 0);
     } else {
       this.unpack(a);
-      sa = 1 + uFrac / 2 ** uFbits;
+      sa = 1 + uFrac * P2N[uFbits]!;
       ea = uScale;
       sign = uSign;
       this.unpack(b);
-      sb = 1 + uFrac / 2 ** uFbits;
+      sb = 1 + uFrac * P2N[uFbits]!;
       eb = uScale;
       sign ^= uSign;
     }
@@ -366,11 +369,11 @@ export class PositFormat implements NumberFormat {
       sign = (a > this.nar ? 1 : 0) ^ (b > this.nar ? 1 : 0);
     } else {
       this.unpack(a);
-      sa = 1 + uFrac / 2 ** uFbits;
+      sa = 1 + uFrac * P2N[uFbits]!;
       ea = uScale;
       sign = uSign;
       this.unpack(b);
-      sb = 1 + uFrac / 2 ** uFbits;
+      sb = 1 + uFrac * P2N[uFbits]!;
       eb = uScale;
       sign ^= uSign;
     }
@@ -386,7 +389,7 @@ export class PositFormat implements NumberFormat {
     if (a === 0) return 0;
     if (a >= this.nar) return this.nar; // NaR and every negative pattern
     this.unpack(a);
-    let s = 1 + uFrac / 2 ** uFbits;
+    let s = 1 + uFrac * P2N[uFbits]!;
     let e = uScale;
     if (e & 1) {
       s *= 2;
