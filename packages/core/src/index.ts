@@ -10,3 +10,4 @@ export * from './passes/index.js';
 export * from './verifier.js';
 export * from './analysis/index.js';
 export * from './target.js';
+export * from './autodiff/index.js';

@@ -1,0 +1,433 @@
+import { Rng, Tensor, hutchinsonTrace, hvpCentral, topEigenvalue, type Graph, type OpRegistry } from '@tessera/core';
+import { createExecutor, type BackendName, type Executor, type Feeds, type Session } from '@tessera/runtime';
+import { staticAccounting, type Accounting } from './accounting.js';
+import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { accuracy, ece, nll } from './metrics.js';
+import { optimizerFromConfig, type Optimizer } from './optimizers.js';
+import { Progress, type ProgressOptions } from './progress.js';
+import { constant, type Schedule } from './schedules.js';
+import { putAlong, takeAlong } from './tensor-util.js';
+import { buildTrainingGraph, type FreezeSpec, type LossBuilder, type ParamGroup, type Slot, type TrainingGraph } from './training-graph.js';
+
+/** In-memory examples: x [N, ...] (float32 or int64 tokens), y [N, ...] int64 labels. @tessera/data's Dataset fits. */
+export interface Examples {
+  x: Tensor;
+  y: Tensor;
+}
+
+export interface Batch extends Examples {
+  /** Indices of the batch's examples in their dataset. */
+  ids: Int32Array;
+}
+
+export interface StepContext {
+  step: number;
+  epoch: number;
+  /** Learning rate of each parameter group this step (last: the default group). */
+  lr: number[];
+  trainer: Trainer;
+}
+
+export interface StepResult {
+  step: number;
+  loss: number;
+  ms: number;
+}
+
+export interface TrainHooks {
+  /** Before a step's graph runs (e.g. apply a freeze schedule with trainer.setFreeze). */
+  beforeStep?(ctx: StepContext): void | Promise<void>;
+  /** The training forward's logits with the example ids of the batch (per-example statistics). */
+  afterForward?(ctx: StepContext, out: { logits: Tensor; exampleIds: Int32Array; loss: number }): void;
+  afterStep?(ctx: StepContext, result: StepResult): void | Promise<void>;
+}
+
+export interface TrainerOptions {
+  forward: Graph;
+  optimizer: Optimizer;
+  batchSize: number;
+  /** 'cross-entropy' (default) adds SoftmaxCrossEntropyLoss over the first output and an int64 'labels' input. */
+  loss?: 'cross-entropy' | LossBuilder;
+  schedule?: Schedule;
+  groups?: readonly ParamGroup[];
+  freeze?: readonly FreezeSpec[];
+  /** Trainable candidates (default: trainableCandidates(forward)). */
+  params?: readonly string[];
+  /** Seed of the data order: epoch e visits examples in `new Rng(seed).fork(e).permutation(n)`. */
+  seed?: number;
+  backend?: BackendName;
+  executor?: Executor;
+  threads?: number;
+  registry?: OpRegistry;
+  hooks?: TrainHooks;
+  /** Sharpness-aware minimisation: two gradient evaluations per step (perturb by rho·g/‖g‖, re-grad, update). */
+  sam?: { rho: number };
+}
+
+export interface EngineAccounting extends Accounting {
+  /** Wall time of each step so far (ms), including feeding and fetching. */
+  msPerStep: number[];
+  /** Time to build the training graph and create its session at the last (re)compile (ms). */
+  compileMs: number;
+  compiles: number;
+}
+
+interface Compiled {
+  train: TrainingGraph;
+  session: Session;
+  evalGraph: TrainingGraph;
+  evalSession?: Session;
+  accounting: Accounting;
+}
+
+/**
+ * Trains a Tessera graph on onnxruntime: the training graph (forward + loss + backward + optimizer
+ * update) is compiled once into a cached session; trainable tensors and optimizer state live here
+ * in JS and are fed and fetched each step. Freezing is a graph rewrite; changing it recompiles.
+ */
+export class Trainer {
+  readonly executor: Executor;
+  readonly optimizer: Optimizer;
+  readonly batchSize: number;
+  readonly seed: number;
+  /** Steps taken so far. */
+  stepCount = 0;
+  private forward: Graph;
+  private readonly opts: TrainerOptions;
+  private freezeSpec: readonly FreezeSpec[];
+  private compiled!: Compiled;
+  private gradCompiled?: { tg: TrainingGraph; session: Session };
+  /** Current value of every parameter (trainable parts are refreshed from `slotValues` on demand). */
+  private readonly params = new Map<string, Tensor>();
+  private slotValues = new Map<string, Tensor>();
+  private slotStates = new Map<string, Tensor[]>();
+  private readonly msPerStep: number[] = [];
+  private compileMs = 0;
+  private compiles = 0;
+  private readonly scalarCache = new Map<number, Tensor>();
+
+  private constructor(opts: TrainerOptions) {
+    this.opts = opts;
+    this.optimizer = opts.optimizer;
+    this.batchSize = opts.batchSize;
+    this.seed = opts.seed ?? 0;
+    this.forward = opts.forward.clone();
+    this.freezeSpec = opts.freeze ?? [];
+    for (const v of this.forward.parameters()) this.params.set(v.name, v.initializer!);
+    this.executor = opts.executor ?? createExecutor(opts.backend ?? 'ort-node', { threads: opts.threads, registry: opts.registry });
+  }
+
+  static async create(opts: TrainerOptions): Promise<Trainer> {
+    const t = new Trainer(opts);
+    await t.compile();
+    return t;
+  }
+
+  get trainingGraph(): TrainingGraph {
+    return this.compiled.train;
+  }
+
+  get frozen(): readonly FreezeSpec[] {
+    return this.freezeSpec;
+  }
+
+  /** Engine accounting: trainable scalars, optimizer-state bytes, peak saved-activation bytes, step times. */
+  get accounting(): EngineAccounting {
+    return { ...this.compiled.accounting, msPerStep: [...this.msPerStep], compileMs: this.compileMs, compiles: this.compiles };
+  }
+
+  /**
+   * Changes what is frozen: a new training graph and a new cached session. Optimizer state of
+   * indices that stay trainable is kept; newly trainable indices start from zero state; state of
+   * newly frozen ones is dropped.
+   */
+  async setFreeze(freeze: readonly FreezeSpec[]): Promise<void> {
+    this.syncParams();
+    this.freezeSpec = freeze;
+    await this.compile();
+  }
+
+  /** Every parameter's current value (full tensors, frozen parts included). */
+  parameters(): Map<string, Tensor> {
+    this.syncParams();
+    return new Map([...this.params].map(([k, v]) => [k, v.clone()]));
+  }
+
+  /** The forward graph with the current parameter values as initializers (for export or evaluation elsewhere). */
+  currentGraph(): Graph {
+    this.syncParams();
+    const g = this.forward.clone();
+    for (const [k, v] of this.params) g.setInitializer(k, v.clone());
+    return g;
+  }
+
+  private syncParams(): void {
+    if (!this.compiled) return;
+    for (const s of this.compiled.train.slots) {
+      const v = this.slotValues.get(s.input)!;
+      if (s.axis === null) this.params.set(s.param, v);
+      else {
+        const full = this.params.get(s.param)!.clone();
+        putAlong(full, v, s.index!, s.axis);
+        this.params.set(s.param, full);
+      }
+    }
+  }
+
+  private async compile(): Promise<void> {
+    const t0 = performance.now();
+    for (const [k, v] of this.params) this.forward.setInitializer(k, v);
+    const base = {
+      forward: this.forward, optimizer: this.optimizer, registry: this.opts.registry, params: this.opts.params, groups: this.opts.groups,
+      freeze: this.freezeSpec, batchSize: this.batchSize,
+    };
+    const train = buildTrainingGraph({ ...base, loss: this.opts.loss ?? 'cross-entropy', perturbInputs: !!this.opts.sam });
+    const evalGraph = buildTrainingGraph({ ...base, loss: 'cross-entropy', forwardOnly: true });
+    const session = await this.executor.session(train.graph);
+    const old = this.compiled?.train.slots ?? [];
+    const oldStates = this.slotStates;
+    const values = new Map<string, Tensor>();
+    const states = new Map<string, Tensor[]>();
+    for (const s of train.slots) {
+      const full = this.params.get(s.param)!;
+      values.set(s.input, s.axis === null ? full.clone() : takeAlong(full, s.index!, s.axis));
+      states.set(s.input, train.optimizerStateSlots.map((_, k) => carryState(s, old, oldStates, k, full)));
+    }
+    this.slotValues = values;
+    this.slotStates = states;
+    this.compiled = { train, session, evalGraph, accounting: staticAccounting(train) };
+    this.gradCompiled = undefined;
+    this.compileMs = performance.now() - t0;
+    this.compiles++;
+  }
+
+  private scalar(v: number): Tensor {
+    let t = this.scalarCache.get(v);
+    if (!t) {
+      t = Tensor.scalar(v, 'float32');
+      if (this.scalarCache.size < 4096) this.scalarCache.set(v, t);
+    }
+    return t;
+  }
+
+  /** Learning rate per group at step t: group lr (or the optimizer's) × schedule(t). */
+  lrAt(step: number): number[] {
+    const f = (this.opts.schedule ?? constant())(step);
+    const groups = this.opts.groups ?? [];
+    return [...groups.map((g) => (g.lr ?? this.optimizer.lr) * f), this.optimizer.lr * f];
+  }
+
+  private dataFeeds(tg: TrainingGraph, batch: Examples): Feeds {
+    const feeds: Feeds = { [tg.dataInputs[0]!]: batch.x };
+    if (tg.dataInputs.includes('labels')) feeds.labels = batch.y;
+    return feeds;
+  }
+
+  /** One optimizer step on a batch of exactly batchSize examples. */
+  async step(batch: Batch): Promise<StepResult> {
+    const t0 = performance.now();
+    const lr = this.lrAt(this.stepCount);
+    const ctx: StepContext = { step: this.stepCount, epoch: Math.floor(this.stepCount / Math.max(1, this.stepsPerEpochHint)), lr, trainer: this };
+    await this.opts.hooks?.beforeStep?.(ctx);
+    const { train, session } = this.compiled;
+    const feeds: Feeds = this.dataFeeds(train, batch);
+    train.lrInputs.forEach((name, i) => (feeds[name] = this.scalar(lr[i]!)));
+    const sv = this.optimizer.stepValues(this.stepCount + 1);
+    for (const name of train.scalarInputs) feeds[name] = this.scalar(sv[name.slice(4)]!);
+    for (const s of train.slots) {
+      feeds[s.input] = this.slotValues.get(s.input)!;
+      s.stateInputs.forEach((n, k) => (feeds[n] = this.slotStates.get(s.input)![k]!));
+    }
+    if (this.opts.sam) {
+      // First gradient at p (eps = 0), then the update with the gradient at p + rho·g/‖g‖.
+      for (const s of train.slots) feeds[s.eps!] = Tensor.zeros('float32', s.shape);
+      const first = await session.run(feeds, train.slots.map((s) => s.grad!));
+      let sq = 0;
+      for (const s of train.slots) for (const x of first[s.grad!]!.data as Float32Array) sq += x * x;
+      const k = this.opts.sam.rho / (Math.sqrt(sq) + 1e-12);
+      for (const s of train.slots) {
+        const g = first[s.grad!]!.data as Float32Array;
+        const e = new Float32Array(g.length);
+        for (let i = 0; i < g.length; i++) e[i] = g[i]! * k;
+        feeds[s.eps!] = new Tensor('float32', s.shape, e);
+      }
+    }
+    const res = await session.run(feeds, [train.lossOutput, train.forwardOutputs[0]!, ...train.slots.flatMap((s) => [s.next, ...s.stateNext])]);
+    for (const s of train.slots) {
+      this.slotValues.set(s.input, res[s.next]!);
+      this.slotStates.set(s.input, s.stateNext.map((n) => res[n]!));
+    }
+    const loss = res[train.lossOutput]!.getFlat(0);
+    this.opts.hooks?.afterForward?.(ctx, { logits: res[train.forwardOutputs[0]!]!, exampleIds: batch.ids, loss });
+    this.stepCount++;
+    const ms = performance.now() - t0;
+    this.msPerStep.push(ms);
+    const result = { step: this.stepCount, loss, ms };
+    await this.opts.hooks?.afterStep?.(ctx, result);
+    return result;
+  }
+
+  private stepsPerEpochHint = 0;
+
+  /** Batches of one epoch, in the order fixed by (seed, epoch); the incomplete last batch is dropped. */
+  *batches(data: Examples, epoch: number): Generator<Batch> {
+    const n = data.x.shape[0]!;
+    const order = new Rng(this.seed).fork(epoch).permutation(n);
+    const per = Math.floor(n / this.batchSize);
+    for (let i = 0; i < per; i++) {
+      const ids = order.slice(i * this.batchSize, (i + 1) * this.batchSize);
+      yield { x: takeAlong(data.x, Array.from(ids), 0), y: takeAlong(data.y, Array.from(ids), 0), ids };
+    }
+  }
+
+  /**
+   * Trains until `epochs` epochs (counted from step 0) or `maxSteps` total steps. Resumes where
+   * stepCount says: a run restored from a checkpoint continues with the same batches.
+   */
+  async fit(data: Examples, opts: { epochs: number; maxSteps?: number; progress?: ProgressOptions | false }): Promise<StepResult[]> {
+    const per = Math.floor(data.x.shape[0]! / this.batchSize);
+    if (per === 0) throw new Error(`fit: ${data.x.shape[0]} examples are fewer than one batch of ${this.batchSize}`);
+    this.stepsPerEpochHint = per;
+    const total = Math.min(opts.epochs * per, opts.maxSteps ?? Infinity);
+    const progress = opts.progress === false ? undefined : new Progress(total - this.stepCount, opts.progress);
+    const results: StepResult[] = [];
+    const start = this.stepCount;
+    while (this.stepCount < total) {
+      const epoch = Math.floor(this.stepCount / per);
+      let skip = this.stepCount % per;
+      for (const batch of this.batches(data, epoch)) {
+        if (skip > 0) { skip--; continue; }
+        if (this.stepCount >= total) break;
+        const r = await this.step(batch);
+        results.push(r);
+        progress?.update(this.stepCount - start, `loss ${r.loss.toFixed(4)}`);
+      }
+    }
+    progress?.done();
+    return results;
+  }
+
+  /** Forward-only evaluation (its own cached session): accuracy, NLL and ECE over all examples, and the logits. */
+  async evaluate(data: Examples): Promise<{ accuracy: number; nll: number; ece: number; logits: Tensor }> {
+    const c = this.compiled;
+    c.evalSession ??= await this.executor.session(c.evalGraph.graph);
+    const n = data.x.shape[0]!;
+    const chunks: Tensor[] = [];
+    for (let start = 0; start < n; start += this.batchSize) {
+      const ids = Array.from({ length: this.batchSize }, (_, i) => Math.min(start + i, n - 1)); // pad the last batch
+      const feeds: Feeds = { [c.evalGraph.dataInputs[0]!]: takeAlong(data.x, ids, 0) };
+      for (const s of c.evalGraph.slots) feeds[s.input] = this.slotValues.get(s.input)!;
+      const out = (await c.evalSession.run(feeds, [c.evalGraph.forwardOutputs[0]!]))[c.evalGraph.forwardOutputs[0]!]!;
+      const keep = Math.min(this.batchSize, n - start);
+      chunks.push(keep === this.batchSize ? out : takeAlong(out, Array.from({ length: keep }, (_, i) => i), 0));
+    }
+    const row = chunks[0]!.size / chunks[0]!.shape[0]!;
+    const all = new Float32Array(n * row);
+    let off = 0;
+    for (const ch of chunks) { all.set(ch.data as Float32Array, off); off += ch.size; }
+    const logits = new Tensor('float32', [n, ...chunks[0]!.shape.slice(1)], all);
+    const flat = logits.rank === 2 ? logits : new Tensor('float32', [logits.size / logits.shape[logits.rank - 1]!, logits.shape[logits.rank - 1]!], all);
+    const labels = flat === logits ? data.y : new Tensor('int64', [flat.shape[0]!], data.y.data);
+    return { accuracy: accuracy(flat, labels), nll: nll(flat, labels), ece: ece(flat, labels), logits };
+  }
+
+  /** Flat gradient of the loss on `batch` at flat trainable values θ (slots concatenated), for Hessian tools. */
+  async gradientAt(batch: Examples, theta?: Float64Array): Promise<Float64Array> {
+    if (!this.gradCompiled) {
+      const tg = buildTrainingGraph({
+        forward: this.forward, optimizer: this.optimizer, registry: this.opts.registry, params: this.opts.params, groups: this.opts.groups,
+        freeze: this.freezeSpec, batchSize: this.batchSize, loss: this.opts.loss ?? 'cross-entropy', gradientsOnly: true,
+      });
+      this.gradCompiled = { tg, session: await this.executor.session(tg.graph) };
+    }
+    const { tg, session } = this.gradCompiled;
+    const feeds = this.dataFeeds(tg, batch);
+    let off = 0;
+    for (const s of tg.slots) {
+      const cur = this.slotValues.get(s.input)!;
+      if (theta) feeds[s.input] = new Tensor('float32', s.shape, Float32Array.from(theta.subarray(off, off + cur.size)));
+      else feeds[s.input] = cur;
+      off += cur.size;
+    }
+    const res = await session.run(feeds, tg.slots.map((s) => s.grad!));
+    const out = new Float64Array(off);
+    off = 0;
+    for (const s of tg.slots) { const d = res[s.grad!]!.data as Float32Array; out.set(d, off); off += d.length; }
+    return out;
+  }
+
+  /** Flat trainable values (slots concatenated, in trainingGraph.slots order). */
+  flatTrainable(): Float64Array {
+    const parts = this.compiled.train.slots.map((s) => this.slotValues.get(s.input)!.data as Float32Array);
+    const out = new Float64Array(parts.reduce((a, p) => a + p.length, 0));
+    let off = 0;
+    for (const p of parts) { out.set(p, off); off += p.length; }
+    return out;
+  }
+
+  /** Hessian tools on one fixed batch (B2): HVP by central differences of gradients, Hutchinson trace, top eigenvalue. */
+  hessian(batch: Examples): {
+    hvp(v: Float64Array): Promise<Float64Array>;
+    trace(opts: { probes?: number; seed: number; mask?: Uint8Array }): Promise<{ trace: number; samples: number[] }>;
+    topEigenvalue(opts: { iterations?: number; seed: number }): Promise<{ eigenvalue: number; vector: Float64Array }>;
+  } {
+    const theta = this.flatTrainable();
+    const hvp = (v: Float64Array) => hvpCentral((th) => this.gradientAt(batch, th), theta, v);
+    return {
+      hvp,
+      trace: (o) => hutchinsonTrace(hvp, theta.length, { probes: o.probes, rng: new Rng(o.seed), mask: o.mask }),
+      topEigenvalue: (o) => topEigenvalue(hvp, theta.length, { iterations: o.iterations, rng: new Rng(o.seed) }),
+    };
+  }
+
+  /** Writes params, optimizer state, step, seed and freeze spec atomically (temp file + rename). */
+  async saveCheckpoint(path: string): Promise<void> {
+    this.syncParams();
+    const tensors: Record<string, Tensor> = {};
+    for (const [k, v] of this.params) tensors[`param:${k}`] = v;
+    for (const s of this.compiled.train.slots) this.slotStates.get(s.input)!.forEach((t, k) => (tensors[`state:${s.input}:${k}`] = t));
+    await writeCheckpoint(path, {
+      step: this.stepCount, seed: this.seed, batchSize: this.batchSize, optimizer: this.optimizer.config, freeze: this.freezeSpec,
+      msPerStep: this.msPerStep,
+    }, tensors);
+  }
+
+  /** Restores a checkpoint written by saveCheckpoint; training then continues bit-identically. */
+  async loadCheckpoint(path: string): Promise<void> {
+    const { header, tensors } = await readCheckpoint(path);
+    const h = header as unknown as { step: number; seed: number; batchSize: number; optimizer: Record<string, unknown>; freeze: FreezeSpec[]; msPerStep: number[] };
+    if (h.seed !== this.seed || h.batchSize !== this.batchSize) {
+      throw new Error(`${path}: checkpoint has seed ${h.seed} and batchSize ${h.batchSize}, this trainer ${this.seed} and ${this.batchSize}`);
+    }
+    const kind = optimizerFromConfig(h.optimizer).name;
+    if (kind !== this.optimizer.name) throw new Error(`${path}: checkpoint optimizer is ${kind}, this trainer uses ${this.optimizer.name}`);
+    for (const [k, t] of tensors) if (k.startsWith('param:')) this.params.set(k.slice(6), t);
+    this.freezeSpec = h.freeze;
+    this.compiled = undefined as unknown as Compiled;
+    await this.compile();
+    for (const s of this.compiled.train.slots) {
+      this.slotStates.set(s.input, s.stateInputs.map((_, k) => {
+        const t = tensors.get(`state:${s.input}:${k}`);
+        if (!t) throw new Error(`${path}: missing optimizer state ${k} of '${s.input}'`);
+        return t;
+      }));
+    }
+    this.stepCount = h.step;
+    this.msPerStep.length = 0;
+    this.msPerStep.push(...h.msPerStep);
+  }
+}
+
+/** Optimizer state k of a slot after a recompile: rows that were trainable before keep theirs. */
+function carryState(s: Slot, old: Slot[], oldStates: Map<string, Tensor[]>, k: number, full: Tensor): Tensor {
+  const prev = old.find((o) => o.param === s.param);
+  const zeros = Tensor.zeros(full.dtype, s.shape);
+  const st = prev ? oldStates.get(prev.input)?.[k] : undefined;
+  if (!prev || !st) return zeros;
+  if (prev.axis === null && s.axis === null) return st;
+  // Expand the old state to the full shape (zeros where it was frozen), then take the new slot's part.
+  const fullState = Tensor.zeros(full.dtype, full.shape);
+  if (prev.axis === null) (fullState.data as Float32Array).set(st.data as Float32Array);
+  else putAlong(fullState, st, prev.index!, prev.axis);
+  return s.axis === null ? fullState : takeAlong(fullState, s.index!, s.axis);
+}
