@@ -3,6 +3,7 @@
  * container, caches each step's output under a content hash, emits progress events, stops
  * cleanly on an AbortSignal (what finished stays cached), and writes the outputs and the report.
  */
+import 'reflect-metadata';
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Rng, type Graph } from '@tessera/core';
