@@ -54,7 +54,7 @@ interface AttributeProtoLike {
 }
 interface SparseTensorProtoLike { values?: TensorProtoLike; indices?: TensorProtoLike; dims?: (Long | number)[] }
 interface TypeProtoLike {
-  tensorType?: { elemType?: number; shape?: { dim?: { dimValue?: Long | number | null; dimParam?: string | null }[] } };
+  tensorType?: { elemType?: number; shape?: { dim?: { value?: 'dimValue' | 'dimParam'; dimValue?: Long | number | null; dimParam?: string | null }[] } };
   sequenceType?: unknown;
   mapType?: unknown;
   optionalType?: unknown;
@@ -252,8 +252,9 @@ export function typeFromProto(tp: TypeProtoLike, where: string): ValueType | und
   const dtype = dtypeOf(tt.elemType ?? 0, where);
   if (!tt.shape) return { dtype };
   const shape: Dim[] = (tt.shape.dim ?? []).map((d) => {
-    if (d.dimValue !== undefined && d.dimValue !== null) return toNumber(d.dimValue);
-    if (d.dimParam) return d.dimParam;
+    // protobufjs puts oneof defaults on the prototype: the `value` discriminator says which field is set.
+    if (d.value === 'dimValue') return toNumber(d.dimValue);
+    if (d.value === 'dimParam') return d.dimParam || null;
     return null;
   });
   return { dtype, shape };
