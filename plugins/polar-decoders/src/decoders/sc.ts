@@ -1,0 +1,255 @@
+import type { PolarCode } from '../code.js';
+import { emptyStats, type DecodeStats, type PolarDecoder } from '../decoder.js';
+import { PolarParameterError } from '../errors.js';
+import { LATENCY_MODEL } from '../latency.js';
+import {
+  compileTree, OP_COMBINE, OP_F, OP_G, OP_G0, OP_LEAF_FROZEN, OP_LEAF_INFO, OP_RATE0, OP_RATE1, OP_REP, OP_SPC,
+  type DecodingProgram,
+} from '../tree.js';
+
+/**
+ * Single-path successive cancellation over a compiled program. LLRs of the node of size s live in
+ * A[s..2s) (the root's in A[N..2N)); partial sums live in B at codeword positions, so the root's
+ * β is the codeword estimate. f is min-sum computed on the IEEE bit patterns (sign XOR, magnitude
+ * min), g = b + (1−2u)a. With program mode 'fast' (Fast-SSC) the Rate-0/Rate-1/REP/SPC nodes are
+ * decoded in one step each; REP sums in SC's own pairwise order in float32, so decisions are
+ * bit-identical to plain SC.
+ */
+export class ScEngine {
+  readonly n: number;
+  readonly program: DecodingProgram;
+  readonly A: Float32Array;
+  private readonly Ai: Int32Array;
+  readonly B: Uint8Array;
+  private readonly scratch: Float32Array;
+  /** Codeword position whose decision is inverted (SC-Flip), or −1. */
+  flipPosition = -1;
+  /** When set, decision LLRs of information leaves are stored here by position. */
+  leafLlr: Float32Array | null = null;
+  readonly latency: number;
+  readonly complexity: number;
+
+  constructor(frozen: Uint8Array, mode: 'plain' | 'fast') {
+    this.n = frozen.length;
+    this.program = compileTree(frozen, { mode, rate0NeedsLlr: false });
+    this.A = new Float32Array(2 * this.n);
+    this.Ai = new Int32Array(this.A.buffer);
+    this.B = new Uint8Array(this.n);
+    this.scratch = new Float32Array(this.n);
+    let lat = 0;
+    let cx = 0;
+    const ops = this.program.ops;
+    for (let pc = 0; pc < ops.length; pc += 3) {
+      const op = ops[pc]!;
+      const s = ops[pc + 1]!;
+      if (op === OP_F) (lat += LATENCY_MODEL.fStage), (cx += s / 2);
+      else if (op === OP_G || op === OP_G0) (lat += LATENCY_MODEL.gStage), (cx += s / 2);
+      else if (op === OP_RATE1) (lat += LATENCY_MODEL.scRate1), (cx += s);
+      else if (op === OP_REP) (lat += LATENCY_MODEL.scRep), (cx += s);
+      else if (op === OP_SPC) (lat += LATENCY_MODEL.scSpc), (cx += s);
+      else if (op === OP_LEAF_INFO || op === OP_LEAF_FROZEN) cx += 1;
+    }
+    this.latency = lat;
+    this.complexity = cx;
+  }
+
+  run(llr: Float32Array): void {
+    const n = this.n;
+    const A = this.A;
+    const Ai = this.Ai;
+    const B = this.B;
+    const ops = this.program.ops;
+    for (let i = 0; i < n; i++) A[n + i] = llr[i]!;
+    for (let pc = 0, end = ops.length; pc < end; pc += 3) {
+      const op = ops[pc]!;
+      const s = ops[pc + 1]!;
+      const o = ops[pc + 2]!;
+      switch (op) {
+        case OP_F: {
+          const h = s >> 1;
+          for (let i = 0; i < h; i++) {
+            const a = Ai[s + i]!;
+            const b = Ai[s + h + i]!;
+            const ma = a & 0x7fffffff;
+            const mb = b & 0x7fffffff;
+            Ai[h + i] = ((a ^ b) & 0x80000000) | (ma < mb ? ma : mb);
+          }
+          break;
+        }
+        case OP_G: {
+          const h = s >> 1;
+          for (let i = 0; i < h; i++) {
+            Ai[h + i] = Ai[s + i]! ^ (B[o + i]! << 31);
+            A[h + i] = A[h + i]! + A[s + h + i]!;
+          }
+          break;
+        }
+        case OP_G0: {
+          const h = s >> 1;
+          for (let i = 0; i < h; i++) A[h + i] = A[s + i]! + A[s + h + i]!;
+          break;
+        }
+        case OP_COMBINE: {
+          const h = s >> 1;
+          for (let i = o; i < o + h; i++) B[i] = B[i]! ^ B[i + h]!;
+          break;
+        }
+        case OP_LEAF_FROZEN:
+          B[o] = 0;
+          break;
+        case OP_LEAF_INFO: {
+          const v = A[1]!;
+          let bit = v < 0 ? 1 : 0;
+          if (o === this.flipPosition) bit ^= 1;
+          if (this.leafLlr !== null) this.leafLlr[o] = v;
+          B[o] = bit;
+          break;
+        }
+        case OP_RATE0:
+          B.fill(0, o, o + s);
+          break;
+        case OP_RATE1:
+          for (let i = 0; i < s; i++) B[o + i] = A[s + i]! < 0 ? 1 : 0;
+          break;
+        case OP_REP: {
+          const R = this.scratch;
+          for (let i = 0; i < s; i++) R[i] = A[s + i]!;
+          for (let h = s >> 1; h >= 1; h >>= 1) for (let i = 0; i < h; i++) R[i] = R[i]! + R[i + h]!;
+          B.fill(R[0]! < 0 ? 1 : 0, o, o + s);
+          break;
+        }
+        case OP_SPC: {
+          let parity = 0;
+          let minIdx = 0;
+          let minMag = 0x7fffffff;
+          for (let i = 0; i < s; i++) {
+            const bit = A[s + i]! < 0 ? 1 : 0;
+            B[o + i] = bit;
+            parity ^= bit;
+            const m = Ai[s + i]! & 0x7fffffff;
+            if (m < minMag) (minMag = m), (minIdx = i);
+          }
+          if (parity) B[o + minIdx] = B[o + minIdx]! ^ 1;
+          break;
+        }
+        default:
+          throw new Error(`internal: unknown op ${op}`);
+      }
+    }
+  }
+}
+
+function extract(code: PolarCode, codeword: Uint8Array, codec: Uint8Array, message: Uint8Array): boolean {
+  code.codecBitsOf(codeword, codec);
+  message.set(codec.subarray(0, code.kInfo));
+  return code.crcPasses(codec);
+}
+
+/** SC (plain tree) or Fast-SSC (pruned tree); identical decisions, different latency. */
+export class ScDecoder implements PolarDecoder {
+  readonly name: string;
+  readonly code: PolarCode;
+  readonly codeword: Uint8Array;
+  readonly engine: ScEngine;
+  private readonly stats = emptyStats();
+  private readonly codec: Uint8Array;
+
+  constructor(code: PolarCode, fast: boolean) {
+    this.code = code;
+    this.name = fast ? 'fast-ssc' : 'sc';
+    this.engine = new ScEngine(code.frozen, fast ? 'fast' : 'plain');
+    this.codeword = this.engine.B;
+    this.codec = new Uint8Array(code.kCodec);
+    this.stats.attempts = 1;
+    this.stats.latency = this.engine.latency;
+    this.stats.complexity = this.engine.complexity;
+  }
+
+  decode(llr: Float32Array, message: Uint8Array): DecodeStats {
+    this.engine.run(llr);
+    this.stats.valid = extract(this.code, this.codeword, this.codec, message);
+    return this.stats;
+  }
+}
+
+export interface ScFlipOptions {
+  /** Number of extra attempts T: candidates are the T least reliable information bits. */
+  tMax?: number;
+}
+
+/**
+ * SC-Flip (classic single flip): after a CRC failure, re-decode flipping one of the T information
+ * bits whose decision LLR had the smallest magnitude, in increasing order of |LLR|.
+ */
+export class ScFlipDecoder implements PolarDecoder {
+  readonly name: string;
+  readonly code: PolarCode;
+  readonly codeword: Uint8Array;
+  private readonly engine: ScEngine;
+  private readonly stats = emptyStats();
+  private readonly codec: Uint8Array;
+  private readonly leafLlr: Float32Array;
+  private readonly candidates: Int32Array;
+  private readonly candidateMag: Float32Array;
+  private readonly initial: Uint8Array;
+  readonly tMax: number;
+
+  constructor(code: PolarCode, options: ScFlipOptions = {}) {
+    if (!code.crc) throw new PolarParameterError('crc', "decoder 'sc-flip' needs a code with a CRC, got crc 'none'");
+    this.tMax = options.tMax ?? 8;
+    if (!Number.isInteger(this.tMax) || this.tMax < 0 || this.tMax > code.kCodec) {
+      throw new PolarParameterError('tMax', `got ${this.tMax}, expected an integer in [0, ${code.kCodec}]`);
+    }
+    this.code = code;
+    this.name = `sc-flip(T=${this.tMax})`;
+    this.engine = new ScEngine(code.frozen, 'plain');
+    this.codeword = new Uint8Array(code.n);
+    this.codec = new Uint8Array(code.kCodec);
+    this.leafLlr = new Float32Array(code.n);
+    this.candidates = new Int32Array(Math.max(1, this.tMax));
+    this.candidateMag = new Float32Array(Math.max(1, this.tMax));
+    this.initial = new Uint8Array(code.kInfo);
+  }
+
+  decode(llr: Float32Array, message: Uint8Array): DecodeStats {
+    const e = this.engine;
+    const st = this.stats;
+    e.flipPosition = -1;
+    e.leafLlr = this.leafLlr;
+    e.run(llr);
+    e.leafLlr = null;
+    st.attempts = 1;
+    st.valid = extract(this.code, e.B, this.codec, message);
+    if (!st.valid && this.tMax > 0) {
+      this.initial.set(message);
+      // T smallest |LLR| among information leaves, by insertion into a sorted window.
+      let count = 0;
+      const pos = this.code.infoPositions;
+      for (let j = 0; j < pos.length; j++) {
+        const p = pos[j]!;
+        const m = Math.abs(this.leafLlr[p]!);
+        if (count === this.tMax && m >= this.candidateMag[count - 1]!) continue;
+        let i = count < this.tMax ? count++ : count - 1;
+        while (i > 0 && this.candidateMag[i - 1]! > m) {
+          this.candidateMag[i] = this.candidateMag[i - 1]!;
+          this.candidates[i] = this.candidates[i - 1]!;
+          i--;
+        }
+        this.candidateMag[i] = m;
+        this.candidates[i] = p;
+      }
+      for (let t = 0; t < count && !st.valid; t++) {
+        e.flipPosition = this.candidates[t]!;
+        e.run(llr);
+        st.attempts++;
+        st.valid = extract(this.code, e.B, this.codec, message);
+      }
+      e.flipPosition = -1;
+      if (!st.valid) message.set(this.initial);
+    }
+    this.codeword.set(e.B);
+    st.latency = st.attempts * e.latency;
+    st.complexity = st.attempts * e.complexity;
+    return st;
+  }
+}
