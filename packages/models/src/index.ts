@@ -1,1 +1,12 @@
-export {};
+export * from './init.js';
+export * from './layers.js';
+export { resolveConfig } from './config.js';
+export * from './mlp.js';
+export * from './lenet.js';
+export * from './resnet.js';
+export * from './transformer.js';
+export * from './generate.js';
+export * from './lstm.js';
+export * from './deeplab.js';
+export * from './randla.js';
+export * from './zoo.js';
