@@ -2,9 +2,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { standardOps, type Graph, type OpRegistry, type Tensor } from '@tessera/core';
 import { decodeModelProto, exportModel, importModel, tensorFromProto, TensorProtoType, type TensorProtoLike } from '@tessera/onnx';
-import * as ortNode from 'onnxruntime-node';
 import { tensorMismatch } from './compare.js';
-import { createExecutor } from './create-executor.js';
+import { createExecutor, loadOrtNode } from './create-executor.js';
 import { ortErrorMessage } from './errors.js';
 import { fromOrtTensor, toOrtTensor, type OrtModule } from './tensor-convert.js';
 
@@ -184,7 +183,7 @@ export async function runConformance(opts: ConformanceOptions = {}): Promise<Con
   const registry = opts.registry ?? standardOps();
   const paths = new Set(opts.paths ?? ['reference', 'ortOriginal', 'ortRoundTrip']);
   const reference = createExecutor('reference', { registry, maxSessions: 1 });
-  const ort = ortNode as unknown as OrtModule;
+  const ort = await loadOrtNode();
   const t0 = performance.now();
   const results: CaseResult[] = [];
   for (const name of cases) {

@@ -9,7 +9,7 @@ import type { OrtModule } from './tensor-convert.js';
 let ortNode: Promise<OrtModule> | undefined;
 let ortWeb: Promise<OrtModule> | undefined;
 
-function loadOrtNode(): Promise<OrtModule> {
+export function loadOrtNode(): Promise<OrtModule> {
   return (ortNode ??= import('onnxruntime-node') as Promise<OrtModule>);
 }
 
@@ -17,7 +17,7 @@ function loadOrtNode(): Promise<OrtModule> {
  * onnxruntime-web on wasm, one thread (wasm threads need cross-origin isolation in browsers and
  * workers in Node), with its .wasm files loaded from the installed package rather than a CDN.
  */
-function loadOrtWeb(): Promise<OrtModule> {
+export function loadOrtWeb(): Promise<OrtModule> {
   return (ortWeb ??= (async () => {
     const ort = (await import('onnxruntime-web')) as unknown as OrtModule & { env: { wasm: { numThreads?: number; wasmPaths?: unknown; proxy?: boolean } } };
     const dist = dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));

@@ -1,5 +1,17 @@
 import type { Graph, Node } from '@tessera/core';
 
+function allNodes(graph: Graph): Node[] {
+  const out: Node[] = [];
+  for (const n of graph.nodes) {
+    out.push(n);
+    for (const a of n.attrs.values()) {
+      if (a.kind === 'graph') out.push(...allNodes(a.value));
+      else if (a.kind === 'graphs') for (const s of a.value) out.push(...allNodes(s));
+    }
+  }
+  return out;
+}
+
 /** Finds a node by name in a graph or its nested graphs. */
 export function findNode(graph: Graph, name: string): Node | undefined {
   for (const n of graph.nodes) {
@@ -20,7 +32,7 @@ export function findNode(graph: Graph, name: string): Node | undefined {
  * `ort-node: node "conv1" (Conv): X num_dims does not match W num_dims`.
  */
 export function ortErrorMessage(backend: string, raw: string, graph: Graph): string {
-  const text = raw.replace(/\s+/g, ' ').replace(/^failed to call OrtRun\(\)\. ERROR_CODE: \d+, ERROR_MESSAGE: /, '').trim();
+  const text = raw.replace(/\s+/g, ' ').replace(/^(failed to call OrtRun\(\)|Can't create a session)\. ERROR_CODE: \d+, ERROR_MESSAGE: /, '').trim();
   let name: string | undefined;
   let op: string | undefined;
   let detail = text;
@@ -38,8 +50,18 @@ export function ortErrorMessage(backend: string, raw: string, graph: Graph): str
     op = m[2];
     detail = `op ${m[1] ? `${m[1]}::` : ''}${m[2]} (opset ${m[3]}) is not supported by onnxruntime`;
   }
-  // Drop onnxruntime's source-location prefixes ("/onnxruntime/core/...cc:123 void f(...)").
-  detail = detail.replace(/^\[ONNXRuntimeError\] : \d+ : \w+ : /, '').replace(/\/onnxruntime\S*:\d+ [^\s]+ ?(\S+\([^)]*\)[^ ]*)? ?/g, '').trim();
+  // onnxruntime-web reports run failures without the node: infer the op from the source file
+  // (".../reshape_helper.h:93") and name the node when the graph has exactly one of that op.
+  const src = /\/([a-z0-9_]+)\.(?:cc|h|cpp):\d+ /.exec(text);
+  if (name === undefined && src) {
+    const stem = src[1]!.replace(/_(helper|op|impl|base|kernel)$/g, '').replace(/_/g, '');
+    const nodes = allNodes(graph).filter((n) => n.op.toLowerCase() === stem);
+    if (nodes.length === 1) [name, op] = [nodes[0]!.name, nodes[0]!.op];
+    else if (nodes.length > 1) op = `${nodes[0]!.op} (one of nodes ${nodes.map((n) => `"${n.name}"`).join(', ')})`;
+  }
+  // Drop onnxruntime's source locations and C++ signatures ("/.../matmul_helper.h:61 onnxruntime::X::f(...) ").
+  detail = detail.replace(/^\[ONNXRuntimeError\] : \d+ : \w+ : /, '')
+    .replace(/\S+\.(?:cc|h|cpp):\d+ (?:[\w:~<>]+\([^)]*\)(?: const)? )?/g, '').trim();
   if (name !== undefined) {
     const node = findNode(graph, name);
     const opId = node?.opId ?? op;
