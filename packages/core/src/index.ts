@@ -11,3 +11,4 @@ export * from './verifier.js';
 export * from './analysis/index.js';
 export * from './target.js';
 export * from './autodiff/index.js';
+export { interpret, InterpretError, type InterpretOptions } from './interpreter.js';

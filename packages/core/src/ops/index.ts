@@ -1,7 +1,13 @@
 import { OpRegistry, type OpSchema } from '../registry.js';
+import { controlOps } from './control.js';
+import { elementwiseOps } from './elementwise.js';
+import { linalgOps } from './linalg.js';
+import { nnOps } from './nn.js';
+import { reduceOps } from './reduce.js';
+import { shapeOps } from './shape.js';
 
 // Each op file exports an array of schemas; add new files here. One op = one entry in one file.
-const groups: OpSchema[][] = [];
+const groups: OpSchema[][] = [elementwiseOps, linalgOps, nnOps, reduceOps, shapeOps, controlOps];
 
 let standard: OpRegistry | undefined;
 

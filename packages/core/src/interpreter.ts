@@ -1,0 +1,188 @@
+import type { Graph, Node, Value } from './graph.js';
+import type { Kernel, OpRegistry, OpSchema } from './registry.js';
+import { standardOps } from './ops/index.js';
+import type { Tensor } from './tensor.js';
+
+export interface InterpretOptions {
+  /** Ops and kernels to run with (default: standardOps()). */
+  registry?: OpRegistry;
+  /** Names of the values to return (default: the graph's outputs). Any value in the graph may be fetched. */
+  fetches?: string[];
+}
+
+/** An interpreter failure: one line naming the node and op (or the graph input) and what is wrong. */
+export class InterpretError extends Error {
+  constructor(message: string, readonly node?: Node) {
+    super(message);
+    this.name = 'InterpretError';
+  }
+}
+
+/** Values visible while running a graph: its own, then the enclosing graphs' (for If/Loop/Scan bodies). */
+class Scope {
+  readonly values = new Map<string, Tensor>();
+  constructor(readonly parent?: Scope) {}
+
+  get(name: string): Tensor | undefined {
+    return this.values.get(name) ?? this.parent?.get(name);
+  }
+}
+
+interface Plan {
+  /** For each node, the names whose last use is that node (freed after it runs). */
+  frees: string[][];
+  /** Names a graph reads from enclosing scopes. */
+  free: Set<string>;
+}
+
+const plans = new WeakMap<Graph, Plan>();
+
+function usedNames(node: Node): string[] {
+  const names: string[] = [];
+  for (const v of node.inputs) if (v && v.name !== '') names.push(v.name);
+  for (const a of node.attrs.values()) {
+    if (a.kind === 'graph') names.push(...planOf(a.value).free);
+    else if (a.kind === 'graphs') for (const g of a.value) names.push(...planOf(g).free);
+  }
+  return names;
+}
+
+function planOf(graph: Graph): Plan {
+  const cached = plans.get(graph);
+  if (cached) return cached;
+  const nodes = graph.nodes;
+  const defined = new Set<string>([...graph.inputs.map((v) => v.name), ...graph.initializers.keys()]);
+  const free = new Set<string>();
+  const last = new Map<string, number>();
+  nodes.forEach((n, i) => {
+    for (const name of usedNames(n)) {
+      if (!defined.has(name)) free.add(name);
+      last.set(name, i);
+    }
+    for (const o of n.outputs) if (o.name !== '') defined.add(o.name);
+  });
+  const keep = new Set([...graph.outputs.map((v) => v.name), ...graph.inputs.map((v) => v.name), ...graph.initializers.keys()]);
+  const frees: string[][] = nodes.map(() => []);
+  for (const [name, i] of last) if (!keep.has(name) && !free.has(name)) frees[i]!.push(name);
+  const plan = { frees, free };
+  plans.set(graph, plan);
+  return plan;
+}
+
+function firstLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split('\n')[0]!;
+}
+
+function fmtType(t: Tensor): string {
+  return `${t.dtype}[${t.shape.join(', ')}]`;
+}
+
+function checkInput(v: Value, t: Tensor, graph: Graph): void {
+  const type = v.type;
+  if (!type) return;
+  const expected = `${type.dtype}[${type.shape?.map((d) => d ?? '?').join(', ') ?? '*'}]`;
+  const where = `graph "${graph.name}": input '${v.name}'`;
+  if (type.dtype !== t.dtype) throw new InterpretError(`${where} expects ${expected}, got ${fmtType(t)} (dtype ${t.dtype} instead of ${type.dtype})`);
+  if (!type.shape) return;
+  if (type.shape.length !== t.rank) throw new InterpretError(`${where} expects ${expected}, got ${fmtType(t)} (rank ${t.rank} instead of ${type.shape.length})`);
+  type.shape.forEach((d, i) => {
+    if (typeof d === 'number' && d !== t.shape[i]) {
+      throw new InterpretError(`${where} expects ${expected}, got ${fmtType(t)} (dim ${i} is ${t.shape[i]}, expected ${d})`);
+    }
+  });
+}
+
+function kernelFor(node: Node, schema: OpSchema): Kernel {
+  const variant = node.meta.get('kernel');
+  if (variant === undefined) return schema.kernel;
+  const k = typeof variant === 'string' ? schema.variants?.[variant] : undefined;
+  if (!k) {
+    const valid = Object.keys(schema.variants ?? {});
+    throw new InterpretError(`${node.describe()}: kernel variant '${String(variant)}' is not defined; valid variants: ${valid.length ? valid.join(', ') : 'none (only the default kernel)'}`, node);
+  }
+  return k;
+}
+
+function runGraph(graph: Graph, scope: Scope, registry: OpRegistry, fetches?: string[]): Tensor[] {
+  const plan = planOf(graph);
+  for (const [name, v] of graph.initializers) if (!scope.values.has(name)) scope.values.set(name, v.initializer!);
+  const nodes = graph.nodes;
+  const keep = fetches ? new Set(fetches) : undefined;
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i]!;
+    const schema = registry.get(node.op, node.domain);
+    if (!schema) throw new InterpretError(`${node.describe()}: unknown op ${node.opId}, not in the op registry (${registry.size} ops known)`, node);
+    const kernel = kernelFor(node, schema);
+    const inputs = node.inputs.map((v) => {
+      if (!v || v.name === '') return undefined;
+      const t = scope.get(v.name);
+      if (!t) throw new InterpretError(`${node.describe()}: input '${v.name}' has no value (not fed, not computed before this node)`, node);
+      return t;
+    });
+    let outs: Tensor[];
+    try {
+      outs = kernel({
+        node,
+        inputs,
+        runGraph: (g, feeds) => {
+          const inner = new Scope(scope);
+          for (const [k, t] of feeds) inner.values.set(k, t);
+          return runGraph(g, inner, registry);
+        },
+      });
+    } catch (e) {
+      if (e instanceof InterpretError) throw e;
+      throw new InterpretError(`${node.describe()}: ${firstLine(e)}`, node);
+    }
+    node.outputs.forEach((o, j) => {
+      if (o.name === '') return;
+      const t = outs[j];
+      if (!t) throw new InterpretError(`${node.describe()}: kernel returned ${outs.length} outputs, output '${o.name}' (#${j}) is missing`, node);
+      scope.values.set(o.name, t);
+    });
+    for (const name of plan.frees[i]!) if (!keep?.has(name)) scope.values.delete(name);
+  }
+  const names = fetches ?? graph.outputs.map((v) => v.name);
+  return names.map((name) => {
+    const t = scope.get(name);
+    if (!t) throw new InterpretError(`graph "${graph.name}": output '${name}' was not computed (no node produces it and it is not fed)`);
+    return t;
+  });
+}
+
+/**
+ * Runs a graph on the reference kernels. Feeds are keyed by graph input name; the result is keyed
+ * by output (or fetch) name. Intermediates are dropped after their last use; nested graphs
+ * (If / Loop / Scan bodies) see outer values by name. A node's `meta.get('kernel')` picks one of
+ * its op's kernel variants. Failures are one-line `InterpretError`s naming the node and op.
+ */
+export function interpret(graph: Graph, feeds: Record<string, Tensor>, opts: InterpretOptions = {}): Record<string, Tensor> {
+  const registry = opts.registry ?? standardOps();
+  const scope = new Scope();
+  for (const v of graph.inputs) {
+    const t = feeds[v.name];
+    if (!t) {
+      if (v.initializer) continue;
+      throw new InterpretError(`graph "${graph.name}": input '${v.name}' is not fed (feeds: ${Object.keys(feeds).join(', ') || 'none'})`);
+    }
+    checkInput(v, t, graph);
+    scope.values.set(v.name, t);
+  }
+  for (const [name, t] of Object.entries(feeds)) {
+    if (!graph.inputs.some((v) => v.name === name)) {
+      if (!graph.hasValue(name)) throw new InterpretError(`graph "${graph.name}": feed '${name}' is not a value of the graph (inputs: ${graph.inputs.map((v) => v.name).join(', ')})`);
+      scope.values.set(name, t);
+    }
+  }
+  if (opts.fetches) {
+    for (const f of opts.fetches) {
+      if (!graph.hasValue(f)) throw new InterpretError(`graph "${graph.name}": fetch '${f}' is not a value of the graph`);
+    }
+  }
+  const names = opts.fetches ?? graph.outputs.map((v) => v.name);
+  const outs = runGraph(graph, scope, registry, opts.fetches);
+  const result: Record<string, Tensor> = {};
+  names.forEach((n, i) => { result[n] = outs[i]!; });
+  return result;
+}
