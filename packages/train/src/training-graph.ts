@@ -82,10 +82,15 @@ export interface TrainingGraph {
 
 /**
  * Float initializers that are trainable by default: non-scalar ones, plus scalars marked
- * `meta.trainable` (learnable steps, clip levels). Scalars otherwise are constants (eps, 0.5...).
+ * `meta.trainable` (learnable steps, clip levels). Scalars otherwise are constants (eps, 0.5...);
+ * values marked `meta.frozen` or `meta.constant`, and BatchNorm running statistics, are never
+ * trainable. Parameters the loss does not depend on are dropped after autodiff (they stay constants).
  */
 export function trainableCandidates(g: Graph): string[] {
-  return g.parameters().filter((v) => v.meta.get('frozen') !== true && (v.initializer!.size > 1 || v.meta.get('trainable') === true)).map((v) => v.name);
+  return g.parameters()
+    .filter((v) => v.meta.get('frozen') !== true && v.meta.get('constant') !== true && !/running_(mean|var)$/.test(v.name))
+    .filter((v) => v.initializer!.size > 1 || v.meta.get('trainable') === true)
+    .map((v) => v.name);
 }
 
 function groupOf(name: string, groups: readonly ParamGroup[]): number {
@@ -241,7 +246,26 @@ export function buildTrainingGraph(spec: TrainingGraphSpec): TrainingGraph {
     wrt.push(pe);
   });
 
-  const { grads } = grad(g, lossV, wrt, { registry });
+  const { grads: allGrads } = grad(g, lossV, wrt, { registry });
+  // Candidates the loss does not depend on (or whose gradient is blocked) go back to constants.
+  const grads: Value[] = [];
+  for (let i = slots.length - 1; i >= 0; i--) {
+    if (allGrads[i]) continue;
+    const s = slots[i]!;
+    const v = slotValues[i]!;
+    const init = s.axis === null ? spec.forward.initializers.get(s.param)!.initializer! : null;
+    if (!init) throw new Error(`parameter '${s.param}': the loss does not depend on its trainable part; freeze it whole`);
+    const c = g.addInitializer(g.uniqueName(`${s.param}__const`), init);
+    c.meta.set('frozen', true);
+    v.replaceAllUsesWith(c);
+    g.inputs.splice(g.inputs.indexOf(v), 1);
+    frozen.push(s.param);
+    slots.splice(i, 1);
+    slotValues.splice(i, 1);
+    wrt.splice(i, 1);
+    allGrads.splice(i, 1);
+  }
+  grads.push(...(allGrads as Value[]));
   g.outputs.length = 0;
   g.addOutput(lossV);
   for (const name of forwardOutputs) g.addOutput(g.value(name)!);
@@ -250,7 +274,7 @@ export function buildTrainingGraph(spec: TrainingGraphSpec): TrainingGraph {
   const scalarInputs: string[] = [];
   if (spec.gradientsOnly || spec.perturbInputs) {
     slots.forEach((s, i) => {
-      const gv = grads[i] ?? zerosConst(b, slotValues[i]!);
+      const gv = grads[i]!;
       const out = b.op('Identity', [gv], {}, { name: `${s.input}__grad` });
       s.grad = out.name;
       g.addOutput(out);
@@ -278,9 +302,7 @@ export function buildTrainingGraph(spec: TrainingGraphSpec): TrainingGraph {
       s.stateInputs = states.map((v) => v.name);
       const group = groups[s.group];
       const wd = group?.weightDecay ?? opt.weightDecay;
-      const upd = gv
-        ? opt.update({ b, param: pv, grad: gv, states, lr: lr[s.group]!, weightDecay: wd, scalars })
-        : { param: pv, states };
+      const upd = opt.update({ b, param: pv, grad: gv!, states, lr: lr[s.group]!, weightDecay: wd, scalars });
       const next = b.op('Identity', [upd.param], {}, { name: `${s.input}__next` });
       s.next = next.name;
       g.addOutput(next);
@@ -296,10 +318,6 @@ export function buildTrainingGraph(spec: TrainingGraphSpec): TrainingGraph {
     graph: g, slots, frozen, frozenParts, dataInputs, lossOutput: lossV.name, forwardOutputs, lrInputs, scalarInputs,
     optimizerStateSlots: spec.gradientsOnly ? [] : spec.optimizer.stateSlots,
   };
-}
-
-function zerosConst(b: GraphBuilder, like: Value): Value {
-  return b.constant(Tensor.zeros(like.dtype!, like.shape as number[]), like.dtype!, 'zero_grad');
 }
 
 function shapeWith(shape: readonly number[], axis: number, n: number): number[] {

@@ -53,7 +53,7 @@ export function grad(graph: Graph, loss: Value, wrt: Value[], opts: GradOptions 
   const live = new Set<Value>();
   for (const w of wrt) if (isDiffValue(w)) live.add(w);
   for (const n of forward) {
-    if (!isDiffNode(n, registry)) continue;
+    if (!isDiffNode(n, registry, opts.rules)) continue;
     if (!n.inputs.some((v) => v && live.has(v))) continue;
     for (const o of n.outputs) if (isDiffValue(o)) live.add(o);
   }
@@ -86,7 +86,7 @@ export function grad(graph: Graph, loss: Value, wrt: Value[], opts: GradOptions 
 
   for (let i = forward.length - 1; i >= 0; i--) {
     const node = forward[i]!;
-    if (!isDiffNode(node, registry)) continue;
+    if (!isDiffNode(node, registry, opts.rules)) continue;
     if (!node.outputs.some((o) => live.has(o) && needed.has(o))) continue;
     const needsGrad = node.inputs.map((v) => !!v && live.has(v));
     if (!needsGrad.some(Boolean)) continue;
@@ -121,9 +121,14 @@ function isDiffValue(v: Value): boolean {
   return d !== undefined && isFloatDType(d);
 }
 
-function isDiffNode(n: Node, registry: OpRegistry): boolean {
+/**
+ * Whether gradients flow through a node. An op with a rule is differentiable even when its schema
+ * says otherwise (Round/Floor/Ceil/Sign carry straight-through rules for quantisers).
+ */
+function isDiffNode(n: Node, registry: OpRegistry, extra?: Record<string, GradientRule>): boolean {
   if (n.meta.get(STOP_GRADIENT) === true) return false;
   const schema = registry.get(n.op, n.domain);
+  if (extra?.[n.opId] || schema?.gradient || gradientRules[n.opId]) return true;
   if (schema?.differentiable === false) return false;
   return !NON_DIFFERENTIABLE.has(n.opId);
 }

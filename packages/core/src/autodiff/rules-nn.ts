@@ -255,8 +255,10 @@ export const nnRules: Record<string, GradientRule> = {
     const axis = normAxis(node.int('axis', -1), r);
     const axes = Array.from({ length: r - axis }, (_, i) => axis + i);
     // Keep the forward's Mean and InvStdDev outputs; dx = invstd·(g − mean(g) − x̂·mean(g·x̂)), g = dy·γ.
-    const mean = ensureOutput(b, node, 1);
-    const invstd = ensureOutput(b, node, 2);
+    // Mean/InvStdDev are in the stash type (float32 by default): cast when x is another float type.
+    const asX = (v: Value) => (dtypeOf(v) === dtypeOf(x) ? v : castTo(b, v, dtypeOf(x)));
+    const mean = asX(ensureOutput(b, node, 1));
+    const invstd = asX(ensureOutput(b, node, 2));
     const xhat = mul(b, sub(b, x, mean), invstd);
     let dx: Value | null = null;
     if (needsGrad[0]) {
