@@ -71,6 +71,14 @@ export function computeCost(graph: Graph, opts: ComputeOptions = {}): ComputeRep
 export function nodeCompute(n: Node, registry: OpRegistry): NodeCompute | undefined {
   const schema = registry.require(n);
   if (!schema.cost) return undefined;
+  for (const v of [...n.inputs, ...n.outputs]) {
+    if (!v || v.name === '') continue;
+    const shape = v.type?.shape;
+    if (!shape || shape.some((d) => typeof d !== 'number')) {
+      const sym = shape?.find((d) => typeof d === 'string');
+      throw new Error(`node "${n.name}" (${n.opId}): %${v.name} has shape ${shape ? `[${shape.map((d) => d ?? '?').join(', ')}]` : 'of unknown rank'}; cost needs concrete shapes: pass bindings such as { ${typeof sym === 'string' ? sym : 'N'}: 1 } or run ShapeInferencePass`);
+    }
+  }
   let c;
   try {
     c = schema.cost(n);
