@@ -41,7 +41,8 @@ function checkNodeMean(m: number): number {
   const p = phi(m);
   // For large m, 1 − (1 − φ)² ≈ 2φ underflows in φ⁻¹'s bisection; φ(m) ~ e^{−m/4} gives m − 4 ln 2.
   if (p < 1e-250) return m - 4 * Math.LN2;
-  return phiInverse(1 - (1 - p) * (1 - p));
+  // 1 − (1 − φ)² written as φ(2 − φ) so that it does not cancel to 0 for tiny φ.
+  return phiInverse(p * (2 - p));
 }
 
 /**

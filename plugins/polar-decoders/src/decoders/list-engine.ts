@@ -86,6 +86,7 @@ export class ListEngine {
   readonly recDiscCount: Int32Array;
   latency = 0;
   complexity = 0;
+  private readonly pruneCost: Float64Array;
 
   constructor(frozen: Uint8Array, options: ListEngineOptions) {
     const n = frozen.length;
@@ -154,6 +155,7 @@ export class ListEngine {
     this.lrMag = new Float32Array(L * maxBits);
     this.flag = new Uint8Array(L * maxBits);
     this.fix = new Uint8Array(L);
+    this.pruneCost = Float64Array.from({ length: L + 1 }, (_, ell) => (ell === 0 ? 0 : pruneComplexity(ell)));
     this.recKept = new Float64Array(Math.max(1, steps) * L);
     this.recDisc = new Float64Array(Math.max(1, steps) * L);
     this.recKeptCount = new Int32Array(Math.max(1, steps));
@@ -312,7 +314,7 @@ export class ListEngine {
       cand[2 * j + 1] = this.metric[p]! + this.d1[p]!;
     }
     this.latency += LATENCY_MODEL.listPrune;
-    this.complexity += pruneComplexity(ell);
+    this.complexity += this.pruneCost[ell]!;
     if (count <= L) {
       keep.fill(1, 0, count);
     } else {
@@ -412,12 +414,12 @@ export class ListEngine {
 
   /** The node's α array and offset for path p (node of size s). */
   private alphaOf(p: number, s: number): number {
-    return s === this.n ? -1 : this.aSlot[p * this.levels + Math.log2(s)]! * s;
+    return s === this.n ? -1 : this.aSlot[p * this.levels + (31 - Math.clz32(s))]! * s;
   }
 
   private opF(s: number): void {
     const h = s >> 1;
-    const lvC = Math.log2(h);
+    const lvC = (31 - Math.clz32(h));
     const lvP = lvC + 1;
     const dstArr = this.alphaI[lvC]!;
     const root = s === this.n;
@@ -440,13 +442,11 @@ export class ListEngine {
 
   private opG(s: number, leftZero: boolean): void {
     const h = s >> 1;
-    const lvC = Math.log2(h);
+    const lvC = (31 - Math.clz32(h));
     const lvP = lvC + 1;
     const dst = this.alpha[lvC]!;
-    const dstI = this.alphaI[lvC]!;
     const root = s === this.n;
     const src = root ? this.chan : this.alpha[lvP]!;
-    const srcI = root ? this.chanI : this.alphaI[lvP]!;
     const betaArr = this.beta[lvC]!;
     const bsz = this.betaSize[lvC]!;
     for (let j = 0; j < this.active; j++) {
@@ -458,8 +458,8 @@ export class ListEngine {
       } else {
         const bo = this.bSlot[p * this.levels + lvC]! * bsz;
         for (let i = 0; i < h; i++) {
-          dstI[d + i] = srcI[so + i]! ^ (betaArr[bo + i]! << 31);
-          dst[d + i] = dst[d + i]! + src[so + h + i]!;
+          const a = src[so + i]!;
+          dst[d + i] = src[so + h + i]! + (betaArr[bo + i] ? -a : a);
         }
       }
     }
@@ -469,7 +469,7 @@ export class ListEngine {
 
   private opCombine(s: number, o: number): void {
     const h = s >> 1;
-    const lvC = Math.log2(h);
+    const lvC = (31 - Math.clz32(h));
     const lvP = lvC + 1;
     const side = s === this.n ? 0 : (o / s) & 1;
     const src = this.beta[lvC]!;
@@ -490,13 +490,13 @@ export class ListEngine {
 
   /** Writes the node's decisions for path p from `bits` (function of i) into its β slot. */
   private betaTarget(p: number, s: number, o: number): number {
-    const lv = Math.log2(s);
+    const lv = (31 - Math.clz32(s));
     const side = s === this.n ? 0 : (o / s) & 1;
     return this.betaForWrite(p, lv, side * s) * this.betaSize[lv]! + side * s;
   }
 
   private opRate0(s: number, o: number): void {
-    const lv = Math.log2(s);
+    const lv = (31 - Math.clz32(s));
     const arr = s === this.n ? this.chan : this.alpha[lv]!;
     const barr = this.beta[lv]!;
     for (let j = 0; j < this.active; j++) {
@@ -533,7 +533,7 @@ export class ListEngine {
   }
 
   private opRep(s: number, o: number): void {
-    const lv = Math.log2(s);
+    const lv = (31 - Math.clz32(s));
     const arr = s === this.n ? this.chan : this.alpha[lv]!;
     for (let j = 0; j < this.active; j++) {
       const p = this.paths[j]!;
@@ -582,7 +582,7 @@ export class ListEngine {
   }
 
   private writeHardWithFlips(p: number, arr: Float32Array, ao: number, s: number, o: number, t: number): void {
-    const barr = this.beta[Math.log2(s)]!;
+    const barr = this.beta[(31 - Math.clz32(s))]!;
     const d = this.betaTarget(p, s, o);
     for (let i = 0; i < s; i++) barr[d + i] = arr[ao + i]! < 0 ? 1 : 0;
     const base = p * this.maxBits;
@@ -590,7 +590,7 @@ export class ListEngine {
   }
 
   private opRate1(s: number, o: number): void {
-    const lv = Math.log2(s);
+    const lv = (31 - Math.clz32(s));
     const arr = s === this.n ? this.chan : this.alpha[lv]!;
     const t = this.rate1Count(s);
     const m = this.maxBits;
@@ -624,7 +624,7 @@ export class ListEngine {
   }
 
   private opSpc(s: number, o: number): void {
-    const lv = Math.log2(s);
+    const lv = (31 - Math.clz32(s));
     const arr = s === this.n ? this.chan : this.alpha[lv]!;
     const t = this.spcCount(s);
     const m = this.maxBits;

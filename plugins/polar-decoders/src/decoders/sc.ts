@@ -79,8 +79,8 @@ export class ScEngine {
         case OP_G: {
           const h = s >> 1;
           for (let i = 0; i < h; i++) {
-            Ai[h + i] = Ai[s + i]! ^ (B[o + i]! << 31);
-            A[h + i] = A[h + i]! + A[s + h + i]!;
+            const a = A[s + i]!;
+            A[h + i] = A[s + h + i]! + (B[o + i] ? -a : a);
           }
           break;
         }

@@ -1,0 +1,74 @@
+// Decoder-only throughput (information bits per second, one thread) on N = 1024, K = 512,
+// Eb/N0 = 2.5 dB, next to AFF3CT's single-core figures from the shared reference README.
+// The decoders are the ones the simulator runs (createDecoder); frames are generated beforehand.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AwgnFrameSource, createDecoder, PolarCode, type DecoderSpec } from '../src/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const seconds = Number(process.env.BENCH_SECONDS ?? 2);
+
+interface Case {
+  label: string;
+  spec: DecoderSpec;
+  crc: string;
+  aff3ctMbps: number;
+  aff3ctLabel: string;
+}
+
+const cases: Case[] = [
+  { label: 'SC', spec: { type: 'sc' }, crc: 'none', aff3ctMbps: 23.9, aff3ctLabel: 'SC plain recursive' },
+  { label: 'Fast-SSC', spec: { type: 'fast-ssc' }, crc: 'none', aff3ctMbps: 108.7, aff3ctLabel: 'Fast-SSC scalar' },
+  { label: 'Fast-SCL-8 (chase nodes)', spec: { type: 'fast-scl', L: 8, nodes: 'chase' }, crc: 'none', aff3ctMbps: 5.3, aff3ctLabel: 'Fast-SCL-8' },
+  { label: 'Fast-SCL-8 (exact nodes)', spec: { type: 'fast-scl', L: 8, nodes: 'exact' }, crc: 'none', aff3ctMbps: 5.3, aff3ctLabel: 'Fast-SCL-8' },
+  { label: 'SCL-8 (plain tree)', spec: { type: 'scl', L: 8 }, crc: 'none', aff3ctMbps: 0.5, aff3ctLabel: 'SCL-8 plain' },
+  { label: 'CA-SCL-32 (fast tree, chase nodes, CRC-16)', spec: { type: 'fast-scl', L: 32, nodes: 'chase' }, crc: '16-CCITT', aff3ctMbps: 1.1, aff3ctLabel: 'CA-SCL-32 (CRC-16)' },
+  { label: 'CA-SCL-32 (plain tree, CRC-16)', spec: { type: 'ca-scl', L: 32 }, crc: '16-CCITT', aff3ctMbps: 1.1, aff3ctLabel: 'CA-SCL-32 (CRC-16)' },
+];
+
+const FRAMES = 256;
+const results = [];
+for (const c of cases) {
+  const crcLen = c.crc === 'none' ? 0 : 16;
+  const code = new PolarCode({ n: 1024, k: 512 - crcLen, crc: c.crc, systematic: true });
+  const src = new AwgnFrameSource(code, 2024);
+  const llrs: Float32Array[] = [];
+  const msgs: Uint8Array[] = [];
+  for (let f = 0; f < FRAMES; f++) {
+    src.generate(0, f, 2.5);
+    llrs.push(src.llr.slice());
+    msgs.push(src.message.slice());
+  }
+  const d = createDecoder(code, c.spec);
+  const out = new Uint8Array(code.kInfo);
+  // Warm-up (JIT), then timed loop of whole passes over the frame set.
+  for (let f = 0; f < FRAMES; f++) d.decode(llrs[f]!, out);
+  let decoded = 0;
+  let errors = 0;
+  const t0 = performance.now();
+  let t = t0;
+  while (t - t0 < seconds * 1000) {
+    for (let f = 0; f < FRAMES; f++) {
+      d.decode(llrs[f]!, out);
+      const m = msgs[f]!;
+      for (let i = 0; i < out.length; i++) if (out[i] !== m[i]) { errors++; break; }
+    }
+    decoded += FRAMES;
+    t = performance.now();
+  }
+  const sec = (t - t0) / 1000;
+  const mbps = (decoded * code.kInfo) / sec / 1e6;
+  const row = {
+    decoder: c.label, name: d.name, code: code.label, frames: decoded, seconds: +sec.toFixed(3),
+    infoMbps: +mbps.toFixed(3), usPerFrame: +((sec / decoded) * 1e6).toFixed(2), fer: +(errors / decoded).toExponential(3),
+    aff3ct: c.aff3ctLabel, aff3ctMbps: c.aff3ctMbps, ratio: +(mbps / c.aff3ctMbps).toFixed(3), goalMet: mbps >= c.aff3ctMbps / 2,
+  };
+  results.push(row);
+  console.log(`${c.label.padEnd(44)} ${mbps.toFixed(2).padStart(8)} Mb/s  (${row.usPerFrame} us/frame)  AFF3CT ${c.aff3ctMbps}  ratio ${row.ratio}`);
+}
+mkdirSync(join(here, '..', 'results'), { recursive: true });
+writeFileSync(
+  join(here, '..', 'results', 'bench.json'),
+  JSON.stringify({ command: 'pnpm --filter @tessera/plugin-polar-decoders bench', node: process.version, ebn0Db: 2.5, secondsPerCase: seconds, results }, null, 2) + '\n',
+);
