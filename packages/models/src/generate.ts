@@ -1,7 +1,15 @@
-import { Rng, Tensor, type Graph } from '@tessera/core';
+import { interpret, Rng, standardOps, Tensor, type Graph, type OpRegistry } from '@tessera/core';
 
-/** Runs a graph on named feeds and returns its outputs by name (any executor, wrapped). */
-export type GraphRunner = (graph: Graph, feeds: Record<string, Tensor>) => Promise<Record<string, Tensor>>;
+/**
+ * Runs a graph on named feeds and returns its outputs (or the named fetches) by name. Any executor
+ * fits behind it, so this package does not depend on a runtime.
+ */
+export type GraphRunner = (graph: Graph, feeds: Record<string, Tensor>, fetches?: string[]) => Promise<Record<string, Tensor>>;
+
+/** A GraphRunner on core's reference interpreter (exact, slow: for tests and tiny models). */
+export function interpretRunner(registry: OpRegistry = standardOps()): GraphRunner {
+  return async (graph, feeds, fetches) => interpret(graph, feeds, { registry, fetches });
+}
 
 export interface GenerateOptions {
   /** A causal LM graph: input 'x' int64 [1 or N, T], output 'logits' [., T, V] (as buildGpt makes). */

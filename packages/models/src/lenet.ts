@@ -24,8 +24,9 @@ export const LENET_DEFAULTS: LeNetConfig = { inChannels: 1, imageSize: 28, chann
  */
 export function buildLeNet5(config: Partial<LeNetConfig> = {}, opts: BuildOptions = {}): Graph {
   const c = resolveConfig('lenet5', LENET_DEFAULTS, config);
-  const s2 = (c.imageSize - 4) / 2;
-  check(Number.isInteger(s2) && s2 % 2 === 0 && s2 > 0, 'lenet5', 'imageSize', `must be 4 + a multiple of 4, got ${c.imageSize}`);
+  // conv1 keeps the size (pad 2), pool1 halves it, conv2 (no pad) removes 4, pool2 halves it.
+  const side = (c.imageSize / 2 - 4) / 2;
+  check(Number.isInteger(side) && side > 0, 'lenet5', 'imageSize', `must be 8 + a multiple of 4 (e.g. 28, 32), got ${c.imageSize}`);
   const L = new LayerBuilder('lenet5', opts);
   const x = L.input('x', 'float32', [L.batch, c.inChannels, c.imageSize, c.imageSize]);
   const [c1, c2] = c.channels;
@@ -35,8 +36,7 @@ export function buildLeNet5(config: Partial<LeNetConfig> = {}, opts: BuildOption
   h = L.conv(h, 'conv2', c1, c2, 5, { pad: 0, bias: !c.batchNorm });
   if (c.batchNorm) h = L.batchNorm(h, 'bn2', c2);
   h = L.op('MaxPool', [L.activation(h, c.activation, 'conv2.act')], { kernel_shape: [2, 2], strides: [2, 2] }, 'pool2');
-  h = L.op('Flatten', [h], { axis: 1 }, 'flatten');
-  const side = (c.imageSize - 4) / 4;
+  h = L.reshape(h, [0, c2 * side * side], 'flatten');
   h = L.activation(L.linear(h, 'fc1', c2 * side * side, c.hidden[0]), c.activation, 'fc1.act');
   h = L.activation(L.linear(h, 'fc2', c.hidden[0], c.hidden[1]), c.activation, 'fc2.act');
   L.output(L.linear(h, 'fc3', c.hidden[1], c.classes, { init: 'kaiming-linear' }), 'logits', 1);

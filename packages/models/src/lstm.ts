@@ -1,4 +1,4 @@
-import type { Graph, Value } from '@tessera/core';
+import { Tensor, type Graph, type Value } from '@tessera/core';
 import { check, resolveConfig, stamp } from './config.js';
 import { LayerBuilder, type BuildOptions } from './layers.js';
 
@@ -29,7 +29,8 @@ export interface LstmStates {
 
 /**
  * LSTM unrolled over time (the layout measured fastest in shared/notes/training-graphs.md): per
- * layer 'lstm.l', one Gemm projects every step's input at once (x W_ih + b, W_ih [D, 4H]); each
+ * layer 'lstm.l', one MatMul projects every step's input at once (time-major [T, N, D] · W_ih
+ * [D, 4H] + b: one GEMM of T·N rows), Gather takes step t; each
  * step adds h_{t-1} W_hh (W_hh [H, 4H], skipped at t = 0 where h = 0), splits the gates
  * [i, f, o, g], and computes c_t = σ(f)c_{t-1} + σ(i)tanh(g), h_t = σ(o)tanh(c_t).
  * h_t values are named 'lstm.l.h.t' and listed in graph.meta 'lstmStates' (LstmStates[]).
@@ -51,7 +52,7 @@ export function buildLstm(config: Partial<LstmConfig> = {}, opts: BuildOptions =
     seq = L.input('x', 'float32', [L.batch, T, c.features]);
     D = c.features;
   }
-  // Time-major [T, N, D] so each step is a contiguous slice.
+  // Time-major [T, N, D]: step t is Gather(index t) on axis 0.
   let steps = L.transpose(seq, [1, 0, 2], 'time_major');
   const states: LstmStates[] = [];
   let hs: Value[] = [];
@@ -59,18 +60,17 @@ export function buildLstm(config: Partial<LstmConfig> = {}, opts: BuildOptions =
     const name = `lstm.${l}`;
     const wih = L.param(`${name}.weight_ih`, [D, 4 * H], { kind: 'xavier', fanIn: D, fanOut: 4 * H });
     const whh = L.param(`${name}.weight_hh`, [H, 4 * H], { kind: 'xavier', fanIn: H, fanOut: 4 * H });
-    // Forget-gate bias 1 (gate order i, f, o, g) so early training keeps the cell state.
     const bias = L.param(`${name}.bias`, [4 * H], { kind: 'constant', value: 0 });
+    // Forget-gate bias 1 (gate order i, f, o, g) so early training keeps the cell state.
     (bias.initializer!.data as Float32Array).fill(1, H, 2 * H);
-    const flat = L.reshape(steps, [-1, D], `${name}.flatten`);
-    const proj = L.op('Gemm', [flat, wih, bias], {}, `${name}.input_proj`);
-    const perStep = L.split(L.reshape(proj, [T, -1, 4 * H], `${name}.input_proj.steps`), new Array<number>(T).fill(1), 0, `${name}.input_proj.split`);
+    // One product for all steps: [T, N, D] x [D, 4H] is a single GEMM of T·N rows.
+    const proj = L.op('Add', [L.op('MatMul', [steps, wih], {}, `${name}.input_proj`), bias], {}, `${name}.input_proj.bias`);
     let h: Value | null = null;
     let cell: Value | null = null;
     hs = [];
     const cells: Value[] = [];
     for (let t = 0; t < T; t++) {
-      const xt = L.reshape(perStep[t]!, [-1, 4 * H], `${name}.x.${t}`);
+      const xt = L.op('Gather', [proj, L.constTensor(Tensor.scalar(t, 'int64'), 'step')], { axis: 0 }, `${name}.x.${t}`);
       const gates = h ? L.op('Add', [xt, L.op('Gemm', [h, whh], {}, `${name}.recurrent.${t}`)], {}, `${name}.gates.${t}`) : xt;
       const [gi, gf, go, gg] = L.split(gates, [H, H, H, H], 1, `${name}.gates.${t}.split`) as [Value, Value, Value, Value];
       const i = L.op('Sigmoid', [gi], {}, `${name}.i.${t}`);
@@ -85,7 +85,7 @@ export function buildLstm(config: Partial<LstmConfig> = {}, opts: BuildOptions =
     }
     states.push({ layer: name, hidden: hs.map((v) => v.name), cell: cells.map((v) => v.name) });
     if (l + 1 < c.layers) {
-      steps = L.reshape(L.concat(hs, 0, `${name}.outputs`), [T, -1, H], `${name}.outputs.steps`);
+      steps = L.concat(hs.map((v, t) => L.unsqueeze(v, [0], `${name}.h.${t}.step`)), 0, `${name}.outputs`);
       D = H;
     }
   }
@@ -93,8 +93,7 @@ export function buildLstm(config: Partial<LstmConfig> = {}, opts: BuildOptions =
   if (c.head === 'last') {
     L.output(L.linear(hs[T - 1]!, 'fc', H, c.classes, { init: 'xavier' }), 'logits', 1);
   } else {
-    // [N, T·H] -> [N, T, H]: step t's state is columns t·H..(t+1)·H.
-    const all = L.reshape(L.concat(hs, 1, 'states'), [0, T, H], 'states.steps');
+    const all = L.concat(hs.map((v, t) => L.unsqueeze(v, [1], `states.${t}`)), 1, 'states');
     L.output(L.linear(all, 'fc', H, c.classes, { init: 'xavier' }), 'logits', -1);
   }
   return stamp(L.graph, 'lstm', c);

@@ -16,7 +16,7 @@ export interface MlpConfig {
 export const MLP_DEFAULTS: MlpConfig = { inputShape: [1, 28, 28], hidden: [256], classes: 10, activation: 'relu', batchNorm: false };
 
 /**
- * Multi-layer perceptron: Flatten, then ('fc1', 'fc2', ...) linears with activations; the last
+ * Multi-layer perceptron: flatten (Reshape to [N, features]), then ('fc1', 'fc2', ...) linears with activations; the last
  * linear ('fc{n+1}') gives logits [N, classes]. Default 784-256-10.
  */
 export function buildMlp(config: Partial<MlpConfig> = {}, opts: BuildOptions = {}): Graph {
@@ -24,8 +24,8 @@ export function buildMlp(config: Partial<MlpConfig> = {}, opts: BuildOptions = {
   check(c.hidden.every((h) => Number.isInteger(h) && h > 0), 'mlp', 'hidden', `must hold positive integers, got [${c.hidden.join(', ')}]`);
   const L = new LayerBuilder('mlp', opts);
   const x = L.input('x', 'float32', [L.batch, ...c.inputShape]);
-  let h = c.inputShape.length === 1 ? x : L.op('Flatten', [x], { axis: 1 }, 'flatten');
   let width = c.inputShape.reduce((a, b) => a * b, 1);
+  let h = c.inputShape.length === 1 ? x : L.reshape(x, [0, width], 'flatten');
   c.hidden.forEach((out, i) => {
     const name = `fc${i + 1}`;
     h = L.linear(h, name, width, out, { bias: !c.batchNorm });

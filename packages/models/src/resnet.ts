@@ -35,7 +35,7 @@ export function buildResNet(config: Partial<ResNetConfig> = {}, opts: BuildOptio
       cin = w;
     }
   });
-  const pooled = L.op('Flatten', [L.op('GlobalAveragePool', [h], {}, 'avgpool')], { axis: 1 }, 'flatten');
+  const pooled = L.reshape(L.op('GlobalAveragePool', [h], {}, 'avgpool'), [0, cin], 'flatten');
   L.output(L.linear(pooled, 'fc', cin, c.classes, { init: 'kaiming-linear' }), 'logits', 1);
   return stamp(L.graph, 'resnet', c);
 }
