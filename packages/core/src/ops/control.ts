@@ -1,9 +1,9 @@
 import type { Graph, ValueType } from '../graph.js';
-import type { OpSchema } from '../registry.js';
+import type { KernelContext, OpSchema } from '../registry.js';
 import { Tensor } from '../tensor.js';
 import { concat, transpose } from './shape.js';
 import { sliceTensor } from './shape.js';
-import { int64, normAxis, scalarOf, typeOf } from './util.js';
+import { int64, intsOf, normAxis, opsetOf, scalarOf, typeOf } from './util.js';
 
 function outputTypes(g: Graph): (ValueType | undefined)[] {
   return g.outputs.map((o) => o.type);
@@ -101,7 +101,9 @@ const scanOp: OpSchema = {
       return t ? typeOf(t.dtype, t.shape ? [null, ...t.shape] : undefined) : undefined;
     });
   },
-  kernel: ({ node, inputs, runGraph }) => {
+  kernel: (ctx) => {
+    if (opsetOf(ctx.node) < 9) return scan8(ctx);
+    const { node, inputs, runGraph } = ctx;
     const body = node.subgraph('body');
     const nScanIn = node.int('num_scan_inputs');
     const nState = inputs.length - nScanIn;
@@ -145,5 +147,41 @@ const scanOp: OpSchema = {
   },
   cost: () => ({ flops: 0 }),
 };
+
+/** Scan-8: a leading optional sequence_lens input, and a batch axis 0 on every state and scan tensor. */
+function scan8(ctx: KernelContext): Tensor[] {
+  const { node, inputs, runGraph } = ctx;
+  const body = node.subgraph('body');
+  const nScanIn = node.int('num_scan_inputs');
+  const rest = inputs.slice(1) as Tensor[];
+  const nState = rest.length - nScanIn;
+  const B = rest[0]!.shape[0]!;
+  const dirs = node.attrs.has('directions') ? node.ints('directions') : new Array<number>(nScanIn).fill(0);
+  const names = body.inputs.map((v) => v.name);
+  const nScanOut = body.outputs.length - nState;
+  const perBatch: Tensor[][] = Array.from({ length: nState + nScanOut }, () => []);
+  const lens = inputs[0] ? intsOf(inputs[0]) : undefined;
+  const row = (t: Tensor, b: number) => sliceTensor(t, [b], [b + 1], [0]).reshape(t.shape.slice(1));
+  for (let b = 0; b < B; b++) {
+    let state = rest.slice(0, nState).map((t) => row(t, b));
+    const scanIn = rest.slice(nState).map((t) => row(t, b));
+    const T = lens ? lens[b]! : scanIn[0]!.shape[0]!;
+    const scans: Tensor[][] = Array.from({ length: nScanOut }, () => []);
+    for (let t = 0; t < T; t++) {
+      const feeds = new Map<string, Tensor>();
+      state.forEach((s, j) => feeds.set(names[j]!, s));
+      scanIn.forEach((x, j) => {
+        const at = dirs[j] ? T - 1 - t : t;
+        feeds.set(names[nState + j]!, row(x, at));
+      });
+      const outs = runGraph(body, feeds);
+      state = outs.slice(0, nState);
+      for (let s = 0; s < nScanOut; s++) scans[s]!.push(outs[nState + s]!);
+    }
+    state.forEach((s, j) => perBatch[j]!.push(s));
+    scans.forEach((parts, s) => perBatch[nState + s]!.push(stack(parts, outputTypes(body)[nState + s])));
+  }
+  return perBatch.map((parts, j) => stack(parts, outputTypes(body)[j]));
+}
 
 export const controlOps: OpSchema[] = [ifOp, loopOp, scanOp];

@@ -1,7 +1,7 @@
 import type { DType } from '../dtype.js';
 import type { Dim, Node, ValueType } from '../graph.js';
 import type { CostRule, InferContext, OpSchema } from '../registry.js';
-import { sizeOf, Tensor } from '../tensor.js';
+import { sizeOf, stridesOf, Tensor } from '../tensor.js';
 import { gemmABt, transpose2d, type FloatArray } from './gemm.js';
 import { asWork, fromWork, workArray } from './linalg.js';
 import {
@@ -191,7 +191,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | undefined, node: Node):
   return fromWork(x.dtype, [N, OC, ...outS], Y);
 }
 
-const convCost: CostRule = (node) => {
+export const convCost: CostRule = (node) => {
   const y = node.outputs[0]?.type?.shape;
   const w = node.inputs[1]?.type?.shape;
   if (!known(y) || !known(w)) return ioCost(node);
@@ -525,11 +525,24 @@ const maxUnpool: OpSchema = {
   },
   kernel: ({ node, inputs }) => {
     const [x, ind, os] = inputs;
-    const shape = os ? intsOf(os) : (unpoolShape(node, x!.shape) as number[]);
+    const natural = unpoolShape(node, x!.shape) as number[];
+    const shape = os ? intsOf(os) : natural;
     const Y = new Float64Array(sizeOf(shape));
     const X = nums(x!);
     const I = intsOf(ind!);
-    for (let i = 0; i < X.length; i++) Y[I[i]!] = X[i]!;
+    // Indices address the natural unpooled shape; place them by coordinates in a larger output_shape.
+    const nst = stridesOf(natural);
+    const ost = stridesOf(shape);
+    for (let i = 0; i < X.length; i++) {
+      let rem = I[i]!;
+      let flat = 0;
+      for (let d = 0; d < natural.length; d++) {
+        const c = Math.floor(rem / nst[d]!);
+        rem -= c * nst[d]!;
+        flat += c * ost[d]!;
+      }
+      Y[flat] = X[i]!;
+    }
     return [fromNums(x!.dtype, shape, Y)];
   },
   cost: elementwiseCost(0),
