@@ -33,11 +33,11 @@ export const DEEPLAB_DEFAULTS: DeepLabConfig = {
   inChannels: 3, imageSize: 32, classes: 5, stem: 16,
   stages: [
     { blocks: 1, width: 16, stride: 1, expansion: 1 },
-    { blocks: 2, width: 24, stride: 2, expansion: 4 },
-    { blocks: 2, width: 32, stride: 2, expansion: 4 },
-    { blocks: 2, width: 48, stride: 1, expansion: 4 },
+    { blocks: 2, width: 24, stride: 2, expansion: 3 },
+    { blocks: 2, width: 32, stride: 2, expansion: 3 },
+    { blocks: 2, width: 48, stride: 1, expansion: 3 },
   ],
-  lowLevelStage: 1, asppRates: [1, 2, 3], asppWidth: 48, imagePool: true, lowLevelWidth: 16, decoderWidth: 48,
+  lowLevelStage: 1, asppRates: [1, 2, 3], asppWidth: 32, imagePool: true, lowLevelWidth: 16, decoderWidth: 32,
 };
 
 /**

@@ -67,16 +67,22 @@ export class LayerBuilder {
     return this.b.param(name, initTensor(shape, init, paramRng(this.seed, name)));
   }
 
+  /**
+   * A constant initializer (mask, scale, shape). It is marked `meta.constant`, the flag trainers
+   * read to keep float initializers that are not parameters out of training.
+   */
   constTensor(t: Tensor, name = 'const'): Value {
-    return this.b.constant(t, t.dtype, name);
+    const v = this.b.constant(t, t.dtype, name);
+    v.meta.set('constant', true);
+    return v;
   }
 
   scalar(v: number, name = 'const'): Value {
-    return this.b.constant(v, 'float32', name);
+    return this.constTensor(Tensor.scalar(v, 'float32'), name);
   }
 
   ints(values: number[], name = 'shape'): Value {
-    return this.b.ints(values, name);
+    return this.constTensor(Tensor.from(values, [values.length], 'int64'), name);
   }
 
   op(op: string, inputs: (Value | null)[], attrs: Record<string, AttrInput | undefined> = {}, name?: string): Value {
