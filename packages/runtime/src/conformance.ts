@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { standardOps, type Graph, type OpRegistry, type Tensor } from '@tessera/core';
+import { standardOps, Tensor, type Graph, type OpRegistry } from '@tessera/core';
 import { decodeModelProto, exportModel, importModel, tensorFromProto, TensorProtoType, type TensorProtoLike } from '@tessera/onnx';
 import { tensorMismatch } from './compare.js';
 import { createExecutor, loadOrtNode } from './create-executor.js';
@@ -12,12 +12,25 @@ export const MISSING_TESTDATA = 'install libonnx-testdata (apt-get install libon
 /** The ONNX backend-test tolerance. */
 export const CONFORMANCE_TOLERANCE = { rtol: 1e-3, atol: 1e-7 };
 
+const LIKE_SHAPE = "the test data feeds 'like' with shape [1] while the model declares [3, 4]; feeds are checked against declared shapes (onnxruntime rejects it too)";
+
 /**
  * Cases whose failure is understood and accepted, each with its reason. Keep this tiny: every entry
  * hides a real gap. Reference-path entries apply to declared ops only.
  */
 export const KNOWN_FAILURES: { reference: Record<string, string>; roundTrip: Record<string, string> } = {
-  reference: {},
+  reference: {
+    test_cast_FLOAT_to_BFLOAT16: 'onnx 1.12 made the expected bfloat16 bits by truncation; the reference rounds to nearest even, as onnxruntime and later onnx releases do',
+    test_castlike_BFLOAT16_to_FLOAT: LIKE_SHAPE,
+    test_castlike_BFLOAT16_to_FLOAT_expanded: LIKE_SHAPE,
+    test_castlike_FLOAT_to_BFLOAT16: LIKE_SHAPE,
+    test_castlike_FLOAT_to_BFLOAT16_expanded: LIKE_SHAPE,
+    test_maxunpool_export_with_output_shape: "onnx 1.12's stored output is shifted by one column (fixed in later onnx releases); the reference matches onnxruntime-node",
+    test_training_dropout: 'training-mode Dropout draws a random mask; the stored output comes from numpy\'s RNG (onnxruntime fails it too)',
+    test_training_dropout_default: 'training-mode Dropout draws a random mask; the stored output comes from numpy\'s RNG (onnxruntime fails it too)',
+    test_training_dropout_default_mask: 'training-mode Dropout draws a random mask; the stored output comes from numpy\'s RNG (onnxruntime fails it too)',
+    test_training_dropout_mask: 'training-mode Dropout draws a random mask; the stored output comes from numpy\'s RNG (onnxruntime fails it too)',
+  },
   roundTrip: {},
 };
 
@@ -76,24 +89,53 @@ export interface ConformanceOptions {
 interface DecodedModel {
   inputs: string[];
   outputs: string[];
+  /** Declared element type codes of the inputs and outputs (0 when not a tensor). */
+  inputTypes: number[];
+  outputTypes: number[];
   ops: string[];
+  /** The model has sequence, optional or map values, which Tessera graphs do not hold. */
+  nonTensor: boolean;
 }
 
+interface TypeLike { tensorType?: { elemType?: number }; sequenceType?: unknown; optionalType?: unknown; mapType?: unknown }
+interface InfoLike { name: string; type?: TypeLike }
+interface GraphLike { input: InfoLike[]; output: InfoLike[]; valueInfo: InfoLike[]; initializer: { name: string }[]; node: NodeLike[] }
+
 function modelFacts(bytes: Uint8Array, source: string): DecodedModel {
-  const m = decodeModelProto(bytes, source) as unknown as {
-    graph: { input: { name: string }[]; output: { name: string }[]; initializer: { name: string }[]; node: NodeLike[] };
-  };
+  const m = decodeModelProto(bytes, source) as unknown as { graph: GraphLike };
   const inits = new Set(m.graph.initializer.map((t) => t.name));
   const ops = new Set<string>();
   collectOps(m.graph.node, ops);
+  const inputs = m.graph.input.filter((v) => !inits.has(v.name));
+  const code = (v: InfoLike) => v.type?.tensorType?.elemType ?? 0;
   return {
-    inputs: m.graph.input.map((v) => v.name).filter((n) => !inits.has(n)),
+    inputs: inputs.map((v) => v.name),
     outputs: m.graph.output.map((v) => v.name),
+    inputTypes: inputs.map(code),
+    outputTypes: m.graph.output.map(code),
     ops: [...ops].sort(),
+    nonTensor: hasNonTensor(m.graph),
   };
 }
 
-interface NodeLike { opType: string; domain?: string; attribute: { g?: { node: NodeLike[] }; graphs?: { node: NodeLike[] }[] }[] }
+interface NodeLike { opType: string; domain?: string; attribute: { g?: GraphLike; graphs?: GraphLike[] }[] }
+
+function hasNonTensor(g: GraphLike): boolean {
+  for (const v of [...g.input, ...g.output, ...g.valueInfo]) {
+    if (v.type && (v.type.sequenceType || v.type.optionalType || v.type.mapType)) return true;
+  }
+  return g.node.some((n) => n.attribute.some((a) => (a.g && hasNonTensor(a.g)) || (a.graphs ?? []).some(hasNonTensor)));
+}
+
+const BFLOAT16 = 16;
+
+/**
+ * ONNX's test generator stores bfloat16 data as uint16 bit patterns (numpy has no bfloat16);
+ * where the model declares bfloat16, read those bits as bfloat16.
+ */
+function asDeclared(t: Tensor, code: number | undefined): Tensor {
+  return code === BFLOAT16 && t.dtype === 'uint16' ? new Tensor('bfloat16', t.shape, t.data) : t;
+}
 
 function collectOps(nodes: NodeLike[], out: Set<string>): void {
   for (const n of nodes) {
@@ -209,14 +251,18 @@ export async function runConformance(opts: ConformanceOptions = {}): Promise<Con
       name, op: opOfCase(name, facts.ops), ops: facts.ops, undeclared,
       reference: skipped, ortOriginal: skipped, ortRoundTrip: skipped, ms: 0,
     };
+    const nonTensor: PathResult = { status: 'unsupported', message: 'the model has sequence/optional values, which Tessera graphs do not hold' };
     let sets: DataSet[];
     try {
       sets = readdirSync(caseDir).filter((d) => d.startsWith('test_data_set_')).sort()
-        .map((d) => ({ inputs: readTensors(join(caseDir, d), 'input'), outputs: readTensors(join(caseDir, d), 'output') }));
+        .map((d) => ({
+          inputs: readTensors(join(caseDir, d), 'input').map((t, i) => asDeclared(t, facts.inputTypes[i])),
+          outputs: readTensors(join(caseDir, d), 'output').map((t, i) => asDeclared(t, facts.outputTypes[i])),
+        }));
     } catch (e) {
       // Sequence / optional test data (SequenceProto, OptionalProto) is not a tensor.
       const r: PathResult = { status: 'unsupported', message: `test data: ${oneLine(e)}` };
-      res.reference = undeclared.length ? { status: 'undeclared', message: `undeclared: ${undeclared.join(', ')}` } : r;
+      res.reference = undeclared.length ? { status: 'undeclared', message: `undeclared: ${undeclared.join(', ')}` } : facts.nonTensor ? nonTensor : r;
       res.ortOriginal = r;
       res.ortRoundTrip = r;
       res.ms = performance.now() - c0;
@@ -227,6 +273,7 @@ export async function runConformance(opts: ConformanceOptions = {}): Promise<Con
 
     if (paths.has('reference')) {
       if (undeclared.length) res.reference = { status: 'undeclared', message: `undeclared: ${undeclared.join(', ')}` };
+      else if (facts.nonTensor) res.reference = nonTensor;
       else {
         try {
           const g = importModel(bytes, { registry, source });
@@ -275,8 +322,8 @@ function summarize(dir: string, cases: CaseResult[], ms: number): ConformanceRep
       t.ortRoundTrip[c.ortRoundTrip.status]++;
     }
   }
-  const referenceFailures = cases.filter((c) => c.undeclared.length === 0 && c.reference.status !== 'pass'
-    && c.reference.status !== 'undeclared' && !(c.name in KNOWN_FAILURES.reference));
+  const referenceFailures = cases.filter((c) => (c.reference.status === 'fail' || c.reference.status === 'error')
+    && !(c.name in KNOWN_FAILURES.reference));
   const roundTripRegressions = cases.filter((c) => c.ortOriginal.status === 'pass' && c.ortRoundTrip.status !== 'pass'
     && !(c.name in KNOWN_FAILURES.roundTrip));
   return { dir, tolerance: CONFORMANCE_TOLERANCE, totals, perOp, cases, referenceFailures, roundTripRegressions, ms };

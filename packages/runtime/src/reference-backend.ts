@@ -1,19 +1,5 @@
-import * as core from '@tessera/core';
-import { standardOps, type Graph, type OpRegistry, type Tensor } from '@tessera/core';
+import { interpret, standardOps, type Graph, type Node, type OpRegistry } from '@tessera/core';
 import { checkFeeds, type ExecutorOptions, type Feeds, type Results, type Session, type SessionFactory } from './executor.js';
-
-type InterpretFn = (
-  graph: Graph,
-  feeds: Map<string, Tensor> | Record<string, Tensor>,
-  opts: { registry?: OpRegistry; fetches?: string[] },
-) => Map<string, Tensor> | Record<string, Tensor> | Tensor[];
-
-/** core's interpret(), looked up when the first reference session is made. */
-function coreInterpreter(): InterpretFn {
-  const fn = (core as Record<string, unknown>).interpret;
-  if (typeof fn !== 'function') throw new Error('reference: @tessera/core exports no interpret(graph, feeds, {registry, fetches})');
-  return fn as InterpretFn;
-}
 
 /** Sessions on core's reference interpreter (bit-exact custom arithmetic, per-node kernel variants). */
 export class ReferenceSessionFactory implements SessionFactory {
@@ -24,13 +10,14 @@ export class ReferenceSessionFactory implements SessionFactory {
   }
 
   async create(graph: Graph, key: string): Promise<Session> {
-    const interpret = coreInterpreter();
-    for (const n of walkNodes(graph)) this.registry.require(n);
-    return new ReferenceSession(graph, key, this.registry, interpret);
+    for (const n of walkNodes(graph)) {
+      if (!this.registry.has(n.op, n.domain)) throw new Error(`reference: node "${n.name}" (${n.opId}): unknown op; not in the op registry`);
+    }
+    return new ReferenceSession(graph, key, this.registry);
   }
 }
 
-function* walkNodes(g: Graph): Generator<core.Node> {
+function* walkNodes(g: Graph): Generator<Node> {
   for (const n of g.nodes) {
     yield n;
     for (const a of n.attrs.values()) {
@@ -49,7 +36,6 @@ class ReferenceSession implements Session {
     private readonly graph: Graph,
     readonly key: string,
     private readonly registry: OpRegistry,
-    private readonly interpret: InterpretFn,
   ) {
     this.inputNames = graph.inputs.map((v) => v.name);
     this.outputNames = graph.outputs.map((v) => v.name);
@@ -58,16 +44,16 @@ class ReferenceSession implements Session {
   async run(feeds: Feeds, fetches?: readonly string[]): Promise<Results> {
     checkFeeds('reference', this.graph, feeds);
     const want = [...(fetches ?? this.outputNames)];
-    let out: ReturnType<InterpretFn>;
+    let out: Results;
     try {
-      out = this.interpret(this.graph, new Map(Object.entries(feeds)), { registry: this.registry, fetches: want });
+      out = interpret(this.graph, feeds, { registry: this.registry, fetches: want });
     } catch (e) {
       const msg = (e as Error).message;
       throw new Error(msg.startsWith('reference:') ? msg : `reference: ${msg}`);
     }
     const res: Results = {};
-    want.forEach((name, i) => {
-      const t = out instanceof Map ? out.get(name) : Array.isArray(out) ? out[i] : out[name];
+    want.forEach((name) => {
+      const t = out[name];
       if (!t) throw new Error(`reference: the interpreter returned no value for fetch '${name}'`);
       res[name] = t;
     });
