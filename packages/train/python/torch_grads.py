@@ -94,6 +94,17 @@ def split(ins, a, n):
     return list(torch.split(x, sizes, dim=axis))
 
 
+def pad(ins, a):
+    x = ins[0]
+    p = as_ints(ins[1]) if len(ins) > 1 and ins[1] is not None else a['pads']
+    value = float(ins[2]) if len(ins) > 2 and ins[2] is not None else 0.0
+    r = x.dim()
+    flat = []
+    for d in reversed(range(r)):
+        flat += [p[d], p[d + r]]
+    return F.pad(x, flat, mode='constant', value=value)
+
+
 def gather(ins, a):
     x, idx = ins
     axis = a.get('axis', 0) % x.dim()
@@ -160,6 +171,7 @@ OPS = {
     'Unsqueeze': lambda i, a: unsqueeze(i, a),
     'Squeeze': lambda i, a: squeeze(i, a),
     'Where': lambda i, a: torch.where(i[0].bool(), i[1], i[2]),
+    'Pad': lambda i, a: pad(i, a),
     'Expand': lambda i, a: i[0] * torch.ones(as_ints(i[1]), dtype=i[0].dtype),
 }
 

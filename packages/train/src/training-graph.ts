@@ -1,5 +1,5 @@
 import {
-  GraphBuilder, Tensor, bindGraphDims, grad, isFloatDType, standardOps, type Graph, type Node, type OpRegistry, type Value,
+  GraphBuilder, Tensor, grad, inferNode, isFloatDType, standardOps, type Graph, type Node, type OpRegistry, type Value,
 } from '@tessera/core';
 import type { Optimizer } from './optimizers.js';
 import { takeAlong } from './tensor-util.js';
@@ -144,7 +144,7 @@ function toInput(g: Graph, v: Value, name: string): Value {
  */
 export function buildTrainingGraph(spec: TrainingGraphSpec): TrainingGraph {
   const registry = spec.registry ?? standardOps();
-  const g = bindBatch(spec.forward, spec.batchSize);
+  const g = bindBatch(spec.forward, spec.batchSize, registry);
   const b = new GraphBuilder(g, registry);
   const candidates = new Set(spec.params ?? trainableCandidates(spec.forward));
   const plan = freezePlan(spec.freeze ?? [], g);
@@ -361,14 +361,16 @@ function splitContraction(b: GraphBuilder, n: Node, inputIndex: number, axis: nu
   return true;
 }
 
-/** A copy of the forward graph whose inputs' symbolic first dimension is the batch size. */
-function bindBatch(forward: Graph, batch: number): Graph {
-  const bindings: Record<string, number> = {};
-  for (const v of forward.inputs) {
-    const d = v.shape?.[0];
-    if (typeof d === 'string') bindings[d] = batch;
+/**
+ * A copy of the forward graph with the batch size bound: the inputs' symbolic first dimension is
+ * set and every node's types are inferred again, so all shapes are static (rules and ORT like it).
+ */
+function bindBatch(forward: Graph, batch: number, registry: OpRegistry): Graph {
+  const g = forward.clone();
+  for (const v of g.inputs) {
+    const s = v.shape;
+    if (s && s.length > 0 && typeof s[0] !== 'number') v.type = { dtype: v.dtype!, shape: [batch, ...s.slice(1)] };
   }
-  return bindGraphDims(forward, bindings);
+  for (const n of g.nodes) inferNode(n, registry);
+  return g;
 }
-
-

@@ -49,10 +49,17 @@ export function normAxis(axis: number, r: number): number {
   return axis < 0 ? axis + r : axis;
 }
 
+/** Opset where ONNX moved an attribute to an input (axes of ReduceSum/Squeeze/Unsqueeze, Split's split: 13; other reductions: 18). */
+const MOVED_TO_INPUT: Record<string, number> = { ReduceSum: 13, Squeeze: 13, Unsqueeze: 13, Split: 13 };
+
 function takesInput(b: GraphBuilder, op: string, name: string): boolean {
   const s = b.registry.get(op);
   if (!s) throw new Error(`op ${op} is not in the registry`);
-  return s.inputs.some((i) => i.name === name);
+  if (!s.inputs.some((i) => i.name === name)) return false;
+  if (!s.attrs?.[name]) return true;
+  // The schema accepts both forms: follow the graph's default-domain opset.
+  const opset = b.graph.opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 17;
+  return opset >= (MOVED_TO_INPUT[op] ?? 18);
 }
 
 export function reduce(b: GraphBuilder, op: string, x: Value, axes: number[], keepdims: boolean): Value {
