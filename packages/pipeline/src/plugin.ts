@@ -74,6 +74,8 @@ export interface StepContext {
   readonly workDir: string;
   /** The run's output directory (files of earlier steps are under `steps/<stepId>/`). */
   readonly outDir: string;
+  /** Adds JSON values to the step's artefacts (how a pass, which returns only a graph, reports numbers). */
+  record(values: Record<string, unknown>): void;
 }
 
 // ---------------------------------------------------------------------------------------------

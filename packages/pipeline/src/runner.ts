@@ -6,7 +6,7 @@
 import 'reflect-metadata';
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Rng, type Graph } from '@tessera/core';
+import { bytesPerElement, Rng, type Graph } from '@tessera/core';
 import { loadModel, saveModel } from '@tessera/onnx';
 import { inject, injectable, type DependencyContainer } from 'tsyringe';
 import { StepCache } from './cache.js';
@@ -55,10 +55,12 @@ export class RunCancelledError extends Error {
 export function summarizeGraph(g: Graph): GraphSummary {
   let params = 0;
   let bits = 0;
-  for (const v of g.parameters()) {
-    const n = v.initializer!.size;
-    params += n;
-    bits += n * (v.format?.bits ?? (v.initializer!.dtype === 'float64' ? 64 : v.initializer!.dtype.endsWith('16') ? 16 : 32));
+  for (const v of g.initializers.values()) {
+    const t = v.initializer!;
+    // int64 / bool initializers are shapes, axes and masks: graph metadata, not weights.
+    if (t.dtype === 'int64' || t.dtype === 'bool' || t.dtype === 'string') continue;
+    params += t.size;
+    bits += t.size * (v.format?.bits ?? bytesPerElement(t.dtype) * 8);
   }
   const ops: Record<string, number> = {};
   for (const n of g.nodes) ops[n.opId] = (ops[n.opId] ?? 0) + 1;
@@ -105,9 +107,10 @@ export class StepRunner {
     @inject(TOKENS.OpRegistry) private readonly registry: import('@tessera/core').OpRegistry,
   ) {}
 
-  context(container: DependencyContainer, stepId: string, workDir: string, outDir: string, signal: AbortSignal): StepContext {
+  context(container: DependencyContainer, stepId: string, workDir: string, outDir: string, signal: AbortSignal, recorded: Record<string, unknown> = {}): StepContext {
     const data = this.config.data as DataSpec | undefined;
     return {
+      record: (values) => void Object.assign(recorded, values),
       stepId,
       seed: this.config.seed,
       container,
@@ -250,7 +253,8 @@ export async function runPipeline(raw: PipelineConfigInput | unknown, opts: RunO
       } else {
         await rm(workDir, { recursive: true, force: true });
         await mkdir(workDir, { recursive: true });
-        const ctx = runner.context(container, step.id, workDir, outDir, signal);
+        const recorded: Record<string, unknown> = {};
+        const ctx = runner.context(container, step.id, workDir, outDir, signal, recorded);
         let out: { graph?: Graph; artefacts: Record<string, unknown>; plots?: Record<string, string> };
         try {
           if (def.kind === 'pass') {
@@ -259,6 +263,7 @@ export async function runPipeline(raw: PipelineConfigInput | unknown, opts: RunO
           } else {
             out = await def.run(ctx, { graph, data: config.data as DataSpec | undefined, artefacts: structuredClone(artefacts) }, step.options);
           }
+          out = { ...out, artefacts: { ...recorded, ...out.artefacts } };
         } catch (e) {
           if (signal.aborted) throw new RunCancelledError('cancelled');
           throw new Error(`steps[${step.index}] '${step.id}' (${def.name} from ${step.plugin.name}): ${(e as Error).message}`, { cause: e });
