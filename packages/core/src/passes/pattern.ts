@@ -261,12 +261,11 @@ function replaceMatch(graph: Graph, registry: OpRegistry, rule: RewriteRule, m: 
   const old = m.root.outputs[p.output.producerIndex]!;
   const b = new GraphBuilder(graph, registry);
   b.insertionPoint = m.root;
-  const existing = new Set(graph.nodes);
   let out = rule.rewrite(b, m);
   const wasOutput = old.isGraphOutput;
   const name = old.name;
-  if (wasOutput && (!out.producer || out.isGraphOutput || existing.has(out.producer))) {
-    // Keep the graph's output name: the replacement is an existing value, so give it an Identity.
+  if (wasOutput && (!out.producer || out.isGraphOutput)) {
+    // Keep the graph's output name: a graph input, initializer or other graph output cannot be renamed, so give it an Identity.
     out = b.op('Identity', [out]);
   }
   if (!out.type && old.type) out.type = old.type;
