@@ -182,7 +182,7 @@ export class LayerBuilder {
     return this.op('Concat', xs, { axis }, name);
   }
 
-  /** Reductions and Unsqueeze take `axes` as an input or an attribute, whichever the registry's schema declares. */
+  /** Reductions and Unsqueeze take `axes` as an input or an attribute, as the graph's opset says. */
   reduce(op: 'ReduceMean' | 'ReduceSum' | 'ReduceMax', x: Value, axes: number[], keepdims: boolean, name: string): Value {
     if (this.takesInput(op, 'axes')) return this.op(op, [x, this.ints(axes, `${name}.axes`)], { keepdims: keepdims ? 1 : 0 }, name);
     return this.op(op, [x], { axes, keepdims: keepdims ? 1 : 0 }, name);
@@ -220,9 +220,13 @@ export class LayerBuilder {
     return v;
   }
 
-  private takesInput(op: string, input: string): boolean {
-    const s = this.b.registry.get(op);
-    if (!s) throw new Error(`unknown op ${op}: not in the op registry`);
-    return s.inputs.some((i) => i.name === input);
+  /**
+   * Whether `op` takes `axes` (or Split's `split`) as an input at the graph's opset, per the ONNX
+   * changelog: ReduceSum, Squeeze, Unsqueeze and Split since opset 13, the other reductions since
+   * 18. Following the opset (not the schema, which may accept both) keeps onnxruntime happy.
+   */
+  private takesInput(op: string, _input: 'axes' | 'split'): boolean {
+    const opset = this.graph.opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 17;
+    return opset >= (op === 'ReduceMean' || op === 'ReduceMax' ? 18 : 13);
   }
 }
