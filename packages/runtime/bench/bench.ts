@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Graph, Tensor } from '@tessera/core';
 import { createExecutor, tensorMismatch, type BackendName } from '../src/index.js';
-import { lenet, transformer } from './models.js';
+import { lenet, transformer } from '../src/sample-models.js';
 
 // Usage: pnpm --filter @tessera/runtime bench   (writes results/bench.json)
 // Reference interpreter vs onnxruntime-node (1 thread) vs onnxruntime-web (wasm, 1 thread), same

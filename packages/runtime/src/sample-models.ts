@@ -1,3 +1,4 @@
+// Seeded sample graphs built with core's GraphBuilder: used by the bench and by backend-agreement tests.
 import { GraphBuilder, Rng, Tensor, type Graph, type Value } from '@tessera/core';
 
 function randn(rng: Rng, shape: number[], scale: number): Tensor {
