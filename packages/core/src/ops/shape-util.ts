@@ -6,11 +6,15 @@ export function broadcastShapes(a: readonly Dim[], b: readonly Dim[]): Dim[] {
   const n = Math.max(a.length, b.length);
   const out: Dim[] = new Array(n);
   for (let i = 0; i < n; i++) {
-    const x = a[a.length - n + i] ?? 1;
-    const y = b[b.length - n + i] ?? 1;
+    // Missing leading dims broadcast as 1; an unknown (null) dim stays unknown.
+    const ia = a.length - n + i;
+    const ib = b.length - n + i;
+    const x = ia < 0 ? 1 : a[ia]!;
+    const y = ib < 0 ? 1 : b[ib]!;
     if (x === 1) out[i] = y;
     else if (y === 1) out[i] = x;
     else if (x === y) out[i] = x;
+    else if (x === null || y === null) out[i] = x ?? y;
     else if (typeof x === 'number' && typeof y === 'number') {
       throw new Error(`shapes [${a.join(', ')}] and [${b.join(', ')}] cannot broadcast`);
     } else out[i] = typeof x === 'number' ? x : typeof y === 'number' ? y : x;
