@@ -12,3 +12,4 @@ export * from './analysis/index.js';
 export * from './target.js';
 export * from './autodiff/index.js';
 export { interpret, InterpretError, type InterpretOptions } from './interpreter.js';
+export * from './builder-ops.js';

@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { GraphBuilder } from './builder.js';
+import './builder-ops.js';
+import { Graph } from './graph.js';
+import { interpret, InterpretError } from './interpreter.js';
+import { standardOps } from './ops/index.js';
+import { Tensor } from './tensor.js';
+
+function mlp() {
+  const b = new GraphBuilder(new Graph('mlp'));
+  const x = b.input('x', 'float32', ['N', 2]);
+  const w = b.param('w', Tensor.from([1, 2, 3, 4], [2, 2]));
+  const h = b.relu(b.matmul(x, w, { name: 'mm' }), { name: 'act' });
+  b.output(b.add(h, b.constant(1), { name: 'bias' }), 'y');
+  return { graph: b.graph, mm: h.producer!.inputs[0]!.name };
+}
+
+describe('interpret', () => {
+  it('runs nodes in order and returns outputs by name', () => {
+    const { graph } = mlp();
+    const y = interpret(graph, { x: Tensor.from([1, 1, -1, -1], [2, 2]) }).y!;
+    expect(y.toNumbers()).toEqual([5, 7, 1, 1]);
+  });
+
+  it('fetches intermediates when asked', () => {
+    const { graph, mm } = mlp();
+    const out = interpret(graph, { x: Tensor.from([1, 1, -1, -1], [2, 2]) }, { fetches: [mm, 'y'] });
+    expect(out[mm]!.toNumbers()).toEqual([4, 6, -4, -6]);
+    expect(Object.keys(out)).toEqual([mm, 'y']);
+    expect(() => interpret(graph, { x: Tensor.zeros('float32', [1, 2]) }, { fetches: ['nope'] })).toThrow(/fetch 'nope' is not a value/);
+  });
+
+  it('rejects a feed that does not match the declared input type, naming the input', () => {
+    const { graph } = mlp();
+    expect(() => interpret(graph, { x: Tensor.zeros('float32', [2, 3]) })).toThrow(
+      "graph \"mlp\": input 'x' expects float32[N, 2], got float32[2, 3] (dim 1 is 3, expected 2)",
+    );
+    expect(() => interpret(graph, { x: Tensor.zeros('float64', [2, 2]) })).toThrow(/input 'x' expects float32\[N, 2\], got float64/);
+    expect(() => interpret(graph, {})).toThrow(/input 'x' is not fed/);
+  });
+
+  it('wraps kernel failures in one line naming the node and op', () => {
+    const b = new GraphBuilder(new Graph('g'));
+    const x = b.input('x', 'float32', [null, null, null, null]);
+    const w = b.param('w', Tensor.zeros('float32', [2, 1, 3, 3]));
+    b.output(b.conv(x, w, null, {}, { name: 'conv1' }), 'y');
+    let err: unknown;
+    try {
+      interpret(b.graph, { x: Tensor.zeros('float32', [1, 3, 5, 5]) });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InterpretError);
+    expect((err as Error).message).toBe('Conv "conv1": input X has 3 channels, W expects 1');
+    expect((err as Error).message).not.toContain('\n');
+  });
+
+  it('selects kernel variants per node and names valid variants for an unknown one', () => {
+    const reg = standardOps().extend();
+    reg.augment('Relu', { variants: { clamp6: ({ inputs }) => [Tensor.from(inputs[0]!.toNumbers().map((v) => Math.min(6, Math.max(0, v))), inputs[0]!.shape)] } });
+    const b = new GraphBuilder(new Graph('v'), reg);
+    const x = b.input('x', 'float32', [2]);
+    const r = b.relu(x, { name: 'r' });
+    b.output(r, 'y');
+    const feeds = { x: Tensor.from([-1, 10], [2]) };
+    expect(interpret(b.graph, feeds, { registry: reg }).y!.toNumbers()).toEqual([0, 10]);
+    r.producer!.meta.set('kernel', 'clamp6');
+    expect(interpret(b.graph, feeds, { registry: reg }).y!.toNumbers()).toEqual([0, 6]);
+    r.producer!.meta.set('kernel', 'fast');
+    expect(() => interpret(b.graph, feeds, { registry: reg })).toThrow(`Relu "r": kernel variant 'fast' is not defined; valid variants: clamp6`);
+  });
+
+  it('reports unknown ops with the node name', () => {
+    const g = new Graph('u');
+    const x = g.addInput('x', { dtype: 'float32', shape: [1] });
+    const n = g.addNode({ op: 'NoSuchOp', name: 'mystery', inputs: [x] });
+    g.addOutput(n.output());
+    expect(() => interpret(g, { x: Tensor.zeros('float32', [1]) })).toThrow(/NoSuchOp "mystery": unknown op NoSuchOp/);
+  });
+
+  it('runs If and Loop bodies that read outer values by name', () => {
+    const b = new GraphBuilder(new Graph('outer'));
+    const x = b.input('x', 'float32', [2]);
+    const flag = b.input('flag', 'bool', []);
+    const scale = b.constant(Tensor.from([10, 10], [2]), 'float32', 'scale');
+
+    const thenB = new GraphBuilder(new Graph('then'));
+    thenB.graph.parent = b.graph;
+    thenB.output(thenB.mul(x, scale), 't_out');
+    const elseB = new GraphBuilder(new Graph('else'));
+    elseB.graph.parent = b.graph;
+    elseB.output(elseB.neg(x), 'e_out');
+    const iff = b.op('If', [flag], { then_branch: thenB.graph, else_branch: elseB.graph });
+
+    // Loop: acc += x, three times; also emits acc as a scan output each iteration.
+    const body = new GraphBuilder(new Graph('body'));
+    body.graph.parent = b.graph;
+    body.input('i', 'int64', []);
+    const cond = body.input('cond_in', 'bool', []);
+    const acc = body.input('acc', 'float32', [2]);
+    body.output(body.identity(cond), 'cond_out');
+    const next = body.add(acc, x);
+    body.output(next, 'acc_out');
+    body.output(body.identity(next), 'scan_out');
+    const [fin, scan] = b.opMulti('Loop', [b.constant(Tensor.from([3], [], 'int64'), 'int64', 'M'), null, b.constant(Tensor.zeros('float32', [2]), 'float32', 'acc0')], { body: body.graph }, { outputs: 2 });
+    b.output(iff, 'if_out');
+    b.output(fin!, 'loop_out');
+    b.output(scan!, 'scan_out_all');
+    const xs = Tensor.from([1, 2], [2]);
+    const on = interpret(b.graph, { x: xs, flag: Tensor.from([1], [], 'bool') });
+    expect(on.if_out!.toNumbers()).toEqual([10, 20]);
+    expect(on.loop_out!.toNumbers()).toEqual([3, 6]);
+    expect(on.scan_out_all!.shape).toEqual([3, 2]);
+    expect(on.scan_out_all!.toNumbers()).toEqual([1, 2, 2, 4, 3, 6]);
+    const off = interpret(b.graph, { x: xs, flag: Tensor.from([0], [], 'bool') });
+    expect(off.if_out!.toNumbers()).toEqual([-1, -2]);
+  });
+});
