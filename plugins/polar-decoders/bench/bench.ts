@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AwgnFrameSource, createDecoder, PolarCode, type DecoderSpec } from '../src/index.js';
+import { AwgnFrameSource, createDecoder, PolarCode, type DecoderSpec } from '../src/lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const seconds = Number(process.env.BENCH_SECONDS ?? 2);

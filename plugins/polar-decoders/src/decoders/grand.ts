@@ -404,6 +404,40 @@ export class StepGrandDecoder extends GrandBase {
     return this.stepCycles;
   }
 
+  /** Patterns in each step s = 0..maxSteps (step 0: the hard decision itself), by counting. */
+  patternsPerStep(): number[] {
+    // ways[w] = number of flip sets of quantised weight w using the levels seen so far.
+    let ways = new Float64Array(this.maxSteps + 1);
+    ways[0] = 1;
+    for (let l = 1; l <= this.levels; l++) {
+      const size = this.levelStart[l + 1]! - this.levelStart[l]!;
+      const next = new Float64Array(this.maxSteps + 1);
+      for (let w = 0; w <= this.maxSteps; w++) {
+        if (!ways[w]) continue;
+        let binom = 1;
+        for (let m = 0; m <= size && w + m * l <= this.maxSteps; m++) {
+          next[w + m * l]! += ways[w]! * binom;
+          binom = (binom * (size - m)) / (m + 1);
+        }
+      }
+      ways = next;
+    }
+    return Array.from(ways);
+  }
+
+  /** Design worst case: queries and cycles when every step up to maxSteps (and the budget) is used. */
+  worstCase(): { queries: number; cycles: number } {
+    let queries = 0;
+    let cycles = 0;
+    for (const c of this.patternsPerStep()) {
+      const take = Math.min(c, this.maxQueries - queries);
+      if (take <= 0) break;
+      queries += take;
+      cycles += Math.max(1, Math.ceil(take / this.checkers));
+    }
+    return { queries, cycles };
+  }
+
   protected search(llr: Float32Array): void {
     this.ranker.rank(llr);
     this.stepCycles = 1;
