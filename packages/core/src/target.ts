@@ -1,4 +1,5 @@
 import type { Graph, Node, Value } from './graph.js';
+import type { OpRegistry } from './registry.js';
 import { nodeDiagnostic, type Diagnostic } from './verifier.js';
 import { bindGraphDims, type DimBindings } from './analysis/dims.js';
 
@@ -113,6 +114,8 @@ export interface AnalyticTarget extends Target {
 
 export interface TargetSpec<C> {
   id: string;
+  /** Registry used to re-infer shapes once symbolic dims are bound (default: the standard ops). */
+  registry?: OpRegistry;
   description: string;
   supportedOps: OpSupport;
   supportedFormats: FormatSupport;
@@ -151,7 +154,7 @@ export function defineTarget<C>(spec: TargetSpec<C>): AnalyticTarget {
     check,
     cost(graph, opts = {}) {
       assertSupported(spec.id, check(graph));
-      const g = opts.bindings ? bindGraphDims(graph, opts.bindings) : graph;
+      const g = opts.bindings ? bindGraphDims(graph, opts.bindings, spec.registry) : graph;
       const ctx = spec.prepare(g);
       const perNode: NodeCostEntry[] = [];
       for (const n of g.nodes) {

@@ -138,6 +138,7 @@ export function analogImc(opts: AnalogImcOptions = {}): AnalyticTarget {
   const p = { ...ANALOG_DEFAULTS, ...opts };
   const registry = opts.registry ?? standardOps();
   return defineTarget<Map<string, NodeCompute>>({
+    registry,
     id: 'analog-imc',
     description: `Analog in-memory compute: ${p.macPj} pJ/MAC in ${p.arrayRows}x${p.arrayCols} crossbars, ADC ${p.adcPj} pJ, DAC ${p.dacPj} pJ (estimates)`,
     supportedOps: (n) => COMMON_DNN_OPS.has(n.opId),

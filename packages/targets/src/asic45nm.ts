@@ -162,6 +162,7 @@ export function asic45nm(opts: Asic45nmOptions = {}): AnalyticTarget {
   const accBits = opts.accumulatorBits ?? 32;
   const memPj = (m: MemoryLevel) => (m === 'dram' && opts.dramPjPer64b !== undefined ? opts.dramPjPer64b : HOROWITZ_45NM.memoryPjPer64b[m]);
   const target = defineTarget<Map<string, NodeCompute>>({
+    registry,
     id: 'asic45nm',
     description: 'Energy of a 45 nm ASIC from Horowitz (ISSCC 2014) per-operation and memory-access figures',
     supportedOps: (n) => COMMON_DNN_OPS.has(n.opId),

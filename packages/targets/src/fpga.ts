@@ -69,6 +69,7 @@ export function fpgaResources(opts: FpgaOptions = {}): AnalyticTarget {
   const acc = opts.accumulatorBits ?? 32;
   const o = FPGA_OPERATORS;
   return defineTarget<Map<string, NodeCompute>>({
+    registry,
     id: 'fpga',
     description: `FPGA resources, layer-pipelined, ${units} MAC units per layer (DSP48E1 25x18, 36 Kb BRAM; LUT/FF figures estimated)`,
     supportedOps: (n) => MAC_OPS.has(n.op) || DATA_MOVEMENT_OPS.has(n.op) || SPECIAL.has(n.op) || DIVIDERS.has(n.op) || COMPARATORS.has(n.op) || ADDERS.has(n.op) || MULTIPLIERS.has(n.op) || n.op === 'BatchNormalization',

@@ -55,6 +55,7 @@ export function gap8Like(opts: Gap8Options = {}): AnalyticTarget {
   };
   const effFormat = (f: OperandFormat | undefined) => (f && f.kind === 'float' && opts.assumeInt8ForFloat ? { ...f, kind: 'int' as const, bits: 8 } : f);
   return defineTarget<{ compute: Map<string, NodeCompute>; weightBw: number; weightsFitL2: boolean }>({
+    registry,
     id: 'gap8-like',
     description: `GAP8-like MCU latency: ${p.cores} cores at ${p.clockHz / 1e6} MHz, SIMD MACs by width, efficiency ${p.efficiency}`,
     supportedOps: (n) => MAC_OPS.has(n.op) || ELEMENTWISE_OPS.has(n.op) || DATA_MOVEMENT_OPS.has(n.op),

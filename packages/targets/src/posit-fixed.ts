@@ -122,6 +122,7 @@ const isMacFormat = (id: string): boolean => {
 export function positFixedMac(opts: PositFixedMacOptions = {}): AnalyticTarget {
   const registry = opts.registry ?? standardOps();
   return defineTarget<{ compute: Map<string, NodeCompute>; units: Map<string, MacUnitCost> }>({
+    registry,
     id: 'posit-fixed-mac',
     description: 'Posit and fixed-point MAC units: energy and area by operand formats (estimates scaled from Horowitz 45 nm)',
     supportedOps: (n) => COMMON_DNN_OPS.has(n.opId),

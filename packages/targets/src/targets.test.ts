@@ -251,3 +251,34 @@ describe('cpuOrt', () => {
     await expect(t.cost(g)).rejects.toThrow(/^target cpu-ort: node "fc" \(MatMul\)/);
   });
 });
+
+describe('every analytic target on a small CNN', () => {
+  function cnn() {
+    const b = new GraphBuilder(new Graph('cnn'), registry);
+    const x = b.input('x', 'float32', ['N', 1, 4, 4]);
+    const w = b.param('w', Tensor.from(Array.from({ length: 18 }, (_, i) => (i % 5) - 2), [2, 1, 3, 3]));
+    const c = b.op('Conv', [x, w], { kernel_shape: [3, 3] }, { name: 'conv' });
+    const p = b.op('MaxPool', [b.op('Relu', [c])], { kernel_shape: [2, 2] }, { name: 'pool' });
+    const f = b.op('Flatten', [p], { axis: 1 });
+    b.output(b.op('Gemm', [f, b.param('fcw', Tensor.zeros('float32', [2, 3]))], {}, { name: 'fc' }), 'y');
+    return b.graph;
+  }
+
+  it('Conv MACs by hand on asic45nm; all targets cost it once formats fit', () => {
+    const g = cnn();
+    const r = asic45nm({ registry }).cost(g, { bindings: { N: 1 } });
+    // conv: output [1,2,2,2] = 8 elements x 9 MACs = 72 MACs at fp32 (3.7 + 0.9 pJ)
+    expect(byNode(r, 'macs').conv).toBe(72);
+    expect(byNode(r, 'computeEnergy').conv).toBeCloseTo(72 * 4.6, 10);
+    expect(byNode(r, 'macs').fc).toBe(6);
+    expect(r.total.energy).toBeCloseTo(r.perNode.reduce((a, e) => a + e.metrics.energy!, 0), 9);
+    expect(analogImc({ registry }).cost(g, { bindings: { N: 1 } }).total.macs).toBe(78);
+    for (const v of g.allValues()) if (v.type?.dtype === 'float32') v.format = { id: 'fixed<8,4>', bits: 8 };
+    for (const t of [gap8Like({ registry }), fpgaResources({ registry }), positFixedMac({ registry })]) {
+      expect(t.check(g)).toEqual([]);
+      const c = t.cost(g, { bindings: { N: 1 } });
+      expect(c.perNode.map((e) => e.node)).toEqual(g.nodes.map((n) => n.name));
+    }
+    expect(() => asic45nm({ registry }).cost(g)).toThrow(/shape \[N, 1, 4, 4\]; cost needs concrete shapes: pass bindings such as \{ N: 1 \}/);
+  });
+});

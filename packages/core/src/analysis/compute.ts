@@ -46,7 +46,7 @@ export function valueBits(v: Value | null | undefined): number {
  */
 export function computeCost(graph: Graph, opts: ComputeOptions = {}): ComputeReport {
   const registry = opts.registry ?? standardOps();
-  const g = opts.bindings ? bindGraphDims(graph, opts.bindings) : graph;
+  const g = opts.bindings ? bindGraphDims(graph, opts.bindings, registry) : graph;
   const nodes: NodeCompute[] = [];
   const uncosted = new Set<string>();
   const total = { macs: 0, flops: 0, elementsRead: 0, elementsWritten: 0, bops: 0 };

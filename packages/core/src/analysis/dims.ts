@@ -1,5 +1,8 @@
 import type { Dim, Graph, Value } from '../graph.js';
 import { bytesPerElement } from '../dtype.js';
+import type { OpRegistry } from '../registry.js';
+import { inferNode } from '../builder.js';
+import { standardOps } from '../ops/index.js';
 
 /** Values for symbolic dimensions, e.g. `{ N: 32 }` for a batch of 32. */
 export type DimBindings = Readonly<Record<string, number>>;
@@ -30,16 +33,20 @@ export function valueBytes(v: Value, bindings: DimBindings = {}, opts: { useForm
 }
 
 /**
- * A copy of the graph with symbolic dims replaced by numbers, so that per-node rules that read
- * shapes (cost rules) see concrete sizes. Unbound symbols stay symbolic.
+ * A copy of the graph with symbolic dims replaced by numbers and shapes re-inferred with the
+ * registry, so that derived dims (Flatten of [N, C, H, W]) become concrete too and per-node rules
+ * that read shapes (cost rules) see sizes. Unbound symbols stay symbolic.
  */
-export function bindGraphDims(graph: Graph, bindings: DimBindings): Graph {
+export function bindGraphDims(graph: Graph, bindings: DimBindings, registry: OpRegistry = standardOps()): Graph {
   const g = graph.clone();
   if (Object.keys(bindings).length === 0) return g;
   const visit = (v: Value) => {
     if (v.type?.shape) v.type = { ...v.type, shape: v.type.shape.map((d) => (typeof d === 'string' && bindings[d] !== undefined ? bindings[d]! : d)) };
   };
   for (const v of g.inputs) visit(v);
-  for (const n of g.nodes) n.outputs.forEach(visit);
+  for (const n of g.nodes) {
+    n.outputs.forEach(visit);
+    inferNode(n, registry);
+  }
   return g;
 }
