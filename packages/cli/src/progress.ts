@@ -1,6 +1,6 @@
 /**
  * Prints a run's events. On a TTY the running step gets a bar redrawn in place; elsewhere (CI,
- * pipes, tests) progress is printed as plain lines at most every 10 %, so logs stay short.
+ * pipes, tests) progress is printed as plain lines at most every 25 %, so logs stay short.
  */
 import type { RunEvent } from '@tessera/pipeline';
 
@@ -33,6 +33,7 @@ export function artefactSummary(a: Record<string, unknown>, max = 6): string {
 export function progressPrinter(io: Io, opts: { quiet?: boolean } = {}): (e: RunEvent) => void {
   let barShown = false;
   let lastPct = new Map<string, number>();
+  // Without a TTY, progress is printed every 25 % so that CI logs stay short.
   let total = 0;
   const clearBar = () => {
     if (barShown) {
@@ -71,7 +72,7 @@ export function progressPrinter(io: Io, opts: { quiet?: boolean } = {}): (e: Run
           barShown = true;
         } else {
           const prev = lastPct.get(e.stepId) ?? -10;
-          if (pct >= prev + 10 || e.done === e.total) {
+          if (pct >= prev + 25 || (e.done === e.total && prev < 100)) {
             lastPct.set(e.stepId, pct);
             line(`    ${e.stepId}: ${pct}% (${e.done}/${e.total}${e.label ? ` ${e.label}` : ''})`);
           }

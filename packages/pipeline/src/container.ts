@@ -7,10 +7,21 @@
 import 'reflect-metadata';
 import { Rng, standardOps, type NumberFormatRef, type OpRegistry } from '@tessera/core';
 import { createExecutor, type BackendName, type Executor } from '@tessera/runtime';
-import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { container as rootContainer, inject, injectable, type DependencyContainer } from 'tsyringe';
 import type { PluginContributions } from './config.js';
 import type { DatasetDefinition, Logger, ModelDefinition, Plugin, Progress, StepDefinition, TargetContribution } from './plugin.js';
 import { TOKENS } from './tokens.js';
+
+/**
+ * `@injectable()` plus `@inject(tokens[i])` on constructor parameter i, applied as functions.
+ * Decorator syntax needs `experimentalDecorators` in whatever tsconfig the transpiler picks (tsx
+ * run from the repository root picks none); the decorators themselves work anywhere.
+ */
+export function injectParams(cls: new (...args: never[]) => unknown, tokens: readonly symbol[]): void {
+  // Parameter decorators run before the class decorator, which reads what they recorded.
+  tokens.forEach((t, i) => inject(t)(cls, undefined, i));
+  injectable()(cls as never);
+}
 
 /** Executors of a run, one per backend, created on first use and disposed when the run ends. */
 export class RunExecutors {

@@ -6,12 +6,12 @@
 import 'reflect-metadata';
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { bytesPerElement, Rng, type Graph } from '@tessera/core';
+import { bytesPerElement, Rng, type Graph, type OpRegistry } from '@tessera/core';
 import { loadModel, saveModel } from '@tessera/onnx';
-import { inject, injectable, type DependencyContainer } from 'tsyringe';
+import type { DependencyContainer } from 'tsyringe';
 import { StepCache } from './cache.js';
 import { parsePipelineConfig, resolveSteps, type PipelineConfig, type PipelineConfigInput, type ResolvedStep } from './config.js';
-import { contributionNames, createRunContainer, runRegistry, type Contributions } from './container.js';
+import { contributionNames, createRunContainer, injectParams, runRegistry, type Contributions } from './container.js';
 import { canonicalJson, graphHash, sha256 } from './hash.js';
 import { loadPlugin, discoverPlugins, findWorkspaceRoot } from './loader.js';
 import { CORE_API_VERSION, type DataSpec, type DatasetDefinition, type Logger, type ModelDefinition, type Plugin, type Progress, type StepContext, type TargetContribution } from './plugin.js';
@@ -90,21 +90,21 @@ export async function loadConfigPlugins(config: PipelineConfig, configDir: strin
 
 /**
  * Runs the resolved steps of one run. Resolved from the run's container with explicit tokens
- * (interfaces have no runtime type, and vitest/tsx emit no decorator metadata).
+ * (interfaces have no runtime type, and vitest/tsx emit no decorator metadata); see the
+ * injectParams call below the class.
  */
-@injectable()
 export class StepRunner {
   private readonly dataMemo = new Map<string, Promise<unknown>>();
 
   constructor(
-    @inject(TOKENS.Config) private readonly config: PipelineConfig,
-    @inject(TOKENS.Cache) private readonly cache: StepCache,
-    @inject(TOKENS.Logger) private readonly logger: Logger,
-    @inject(TOKENS.Progress) private readonly progress: Progress,
-    @inject(TOKENS.Datasets) private readonly datasets: Map<string, DatasetDefinition>,
-    @inject(TOKENS.Models) private readonly models: Map<string, ModelDefinition>,
-    @inject(TOKENS.Targets) private readonly targets: Map<string, TargetContribution>,
-    @inject(TOKENS.OpRegistry) private readonly registry: import('@tessera/core').OpRegistry,
+    private readonly config: PipelineConfig,
+    readonly cache: StepCache,
+    private readonly logger: Logger,
+    private readonly progress: Progress,
+    private readonly datasets: Map<string, DatasetDefinition>,
+    private readonly models: Map<string, ModelDefinition>,
+    private readonly targets: Map<string, TargetContribution>,
+    private readonly registry: OpRegistry,
   ) {}
 
   context(container: DependencyContainer, stepId: string, workDir: string, outDir: string, signal: AbortSignal, recorded: Record<string, unknown> = {}): StepContext {
@@ -162,6 +162,8 @@ export class StepRunner {
     return { source: `from step '${m.from}'` };
   }
 }
+
+injectParams(StepRunner, [TOKENS.Config, TOKENS.Cache, TOKENS.Logger, TOKENS.Progress, TOKENS.Datasets, TOKENS.Models, TOKENS.Targets, TOKENS.OpRegistry]);
 
 /** Validates a config against the plugins (structure, steps, options, targets) without running it. */
 export async function validatePipeline(raw: unknown, opts: { configDir?: string; plugins?: readonly Plugin[]; source?: string } = {}): Promise<{ config: PipelineConfig; plugins: Plugin[]; steps: ResolvedStep[]; contributions: Contributions }> {
@@ -270,8 +272,8 @@ export async function runPipeline(raw: PipelineConfigInput | unknown, opts: RunO
         }
         if (signal.aborted) throw new RunCancelledError('cancelled'); // a step cut short is not cached
         const seconds = (performance.now() - ts) / 1000;
-        // Artefacts go through JSON so that a fresh result and a cached one are the same values.
-        const arts = JSON.parse(JSON.stringify(out.artefacts ?? {})) as Record<string, unknown>;
+        // Artefacts go through canonical JSON so that a fresh result and a cached one are the same values, keys in the same order.
+        const arts = JSON.parse(canonicalJson(out.artefacts ?? {})) as Record<string, unknown>;
         const outHash = out.graph ? graphHash(out.graph) : null;
         await cache.store(
           { key, step: def.name, plugin: step.plugin.name, pluginVersion: step.plugin.version, options: step.options, graphHash: outHash, artefacts: arts, plots: [], seconds },

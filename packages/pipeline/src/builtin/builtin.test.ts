@@ -47,7 +47,8 @@ describe('built-in core plugin: the flagship pipeline on a tiny config', () => {
     expect(a['check-targets']).toMatchObject({ ok: true, targets: ['asic-45nm', 'cpu-ort'] });
     expect(a.cost!['asic-45nm.energy']).toBeGreaterThan(0);
     expect(a.cost!['cpu-ort.latency']).toBeGreaterThan(0);
-    expect(a['evaluate-onnx-web']).toMatchObject({ matches: true, samePredictions: true, accuracy: a['evaluate-int8']!.accuracy, delta: 0 });
+    // onnxruntime-web runs the exported file; on 300 images it predicts exactly as onnxruntime-node.
+    expect(a['evaluate-onnx-web']).toMatchObject({ matches: true, disagreements: 0, accuracy: a['evaluate-int8']!.accuracy, delta: 0 });
     // The int8 graph stores weights in a quarter of the float bytes (biases and scales stay float).
     const float = first.report.steps.find((s) => s.id === 'train')!.graph!;
     const int8 = first.report.steps.find((s) => s.id === 'quantize-uniform')!.graph!;

@@ -76,11 +76,13 @@ export async function evaluateGraph(graph: Graph, ds: Dataset, executor: Executo
   };
 }
 
-/** A short digest of predictions, so two evaluations can be compared without storing them all. */
-export function predictionsDigest(pred: Int32Array): string {
-  let h = 2166136261;
-  for (let i = 0; i < pred.length; i++) h = Math.imul(h ^ pred[i]!, 16777619) >>> 0;
-  return h.toString(16).padStart(8, '0');
+/** Predicted classes as base64 bytes (classes < 256), so a later step can compare predictions one by one. */
+export function encodePredictions(pred: Int32Array): string {
+  return Buffer.from(Uint8Array.from(pred, (p) => Math.min(255, p))).toString('base64');
+}
+
+export function decodePredictions(s: string): Uint8Array {
+  return new Uint8Array(Buffer.from(s, 'base64'));
 }
 
 export const evaluateProcedure = defineProcedure({
@@ -108,7 +110,7 @@ export const evaluateProcedure = defineProcedure({
         dataset: data.name,
         split: o.split,
         backend: o.backend,
-        predictions: predictionsDigest(e.predictions),
+        predictions: encodePredictions(e.predictions),
         reliability: e.bins,
       },
       plots: { reliability: await reliabilityDiagram(e.bins, { title: `Reliability (${o.backend}, ${data.name} ${o.split})`, width: 260, height: 220 }) },

@@ -23,7 +23,7 @@ export const corePlugin = definePlugin({
   models: builtinModels,
 });
 
-export { evaluateGraph, predictionsDigest, type Evaluation } from './evaluate.js';
+export { decodePredictions, encodePredictions, evaluateGraph, type Evaluation } from './evaluate.js';
 export { quantizeWeights, type QuantizeOptions, type QuantizedWeight } from './quantize.js';
 export { unitBindings } from './targets.js';
 export type { ImageData } from './data.js';
