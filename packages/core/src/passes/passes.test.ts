@@ -86,6 +86,14 @@ describe('PassManager', () => {
     expect(r2.converged).toBe(false);
   });
 
+  it('nests a fixed-point group as one pass', () => {
+    const left = { n: 3 };
+    const group = new PassManager([counting('Inner', left)], { fixedPoint: true }).asPass('Group');
+    const r = new PassManager([group, new DeadCodeEliminationPass()]).run(mlp().g);
+    expect(r.records.map((x) => [x.pass, x.changed])).toEqual([['Group', true], ['DeadCodeEliminationPass', true]]);
+    expect(left.n).toBe(-1); // three changing runs, then one that changed nothing
+  });
+
   it('names the failing pass, the phase and what ran before it', () => {
     const boom: Pass = { name: 'Boom', inPlace: true, run: () => { throw new Error('kaput'); } };
     const pm = new PassManager([new DeadCodeEliminationPass(), new ShapeInferencePass(), boom], { registry });
