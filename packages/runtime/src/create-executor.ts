@@ -35,6 +35,9 @@ export function loadOrtWeb(): Promise<OrtModule> {
 export function createExecutor(backend: BackendName = 'ort-node', opts: ExecutorOptions = {}): Executor {
   const threads = opts.threads ?? Number(process.env.TESSERA_THREADS ?? 1);
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`createExecutor: threads must be a positive integer (got ${threads}; check TESSERA_THREADS)`);
+  if (backend === 'ort-web' && opts.threads !== undefined && opts.threads !== 1) {
+    throw new Error(`createExecutor('ort-web'): threads: ${opts.threads} is not supported; onnxruntime-web runs wasm on 1 thread here (use 'ort-node' for more)`);
+  }
   const o = { ...opts, threads };
   switch (backend) {
     case 'reference': return new CachingExecutor(backend, new ReferenceSessionFactory(o), o.maxSessions);

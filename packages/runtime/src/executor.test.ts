@@ -174,6 +174,7 @@ describe('conversions and agreement', () => {
   it('createExecutor validates its arguments', () => {
     expect(() => createExecutor('gpu' as BackendName)).toThrow("createExecutor: unknown backend 'gpu' (valid: reference, ort-node, ort-web)");
     expect(() => createExecutor('ort-node', { threads: 0 })).toThrow('createExecutor: threads must be a positive integer (got 0; check TESSERA_THREADS)');
+    expect(() => createExecutor('ort-web', { threads: 4 })).toThrow("createExecutor('ort-web'): threads: 4 is not supported; onnxruntime-web runs wasm on 1 thread here (use 'ort-node' for more)");
   });
 
   it('onnxruntime-web loads its wasm from the installed package with one thread', async () => {

@@ -25,6 +25,8 @@ export class OrtSessionFactory implements SessionFactory {
     const o: InferenceSession.SessionOptions = {
       graphOptimizationLevel: this.opts.graphOptimization ?? 'all',
       executionMode: 'sequential',
+      // onnxruntime's warnings (old opsets, optimizer notes) go to stderr; errors still throw.
+      logSeverityLevel: 3,
     };
     if (this.backend === 'ort-node') {
       o.intraOpNumThreads = threads;

@@ -35,7 +35,12 @@ describe('PyTorch-exported models', () => {
   beforeAll(() => {
     if (!available) throw new Error(NEED_TORCH);
     dir = mkdtempSync(join(tmpdir(), 'tessera-torch-'));
-    execFileSync(PYTHON, [script, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      execFileSync(PYTHON, [script, dir], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    } catch (e) {
+      const last = String((e as { stderr?: string }).stderr ?? '').trim().split('\n').pop();
+      throw new Error(`${PYTHON} ${script} failed: ${last || (e as Error).message.split('\n')[0]}`);
+    }
   });
   afterAll(async () => {
     for (const e of Object.values(executors)) await e.dispose();
