@@ -309,8 +309,8 @@ export async function main(argv: string[], io: Io, signal: AbortSignal = new Abo
       return 2;
     }
     const msg = (e as Error).message ?? String(e);
-    // Errors of the platform are one line naming the thing; keep only that line.
-    io.err(`tessera: ${msg.split('\n')[0]}\n`);
+    // Errors of the platform are one line per problem (check-targets lists each unsupported op).
+    io.err(`tessera: ${msg}\n`);
     if (process.env.TESSERA_DEBUG) io.err(`${(e as Error).stack}\n`);
     return 1;
   }
