@@ -35,7 +35,7 @@ export const elementwiseRules: Record<string, GradientRule> = {
   Log: unary((b, dy, x) => div(b, dy, x)),
   Sqrt: unary((b, dy, _x, y) => div(b, dy, mul(b, y, scalar(b, 2, y)))),
   Reciprocal: unary((b, dy, _x, y) => b.op('Neg', [mul(b, dy, mul(b, y, y))])),
-  Relu: unary((b, dy, _x, y) => where(b, b.op('Greater', [y, scalar(b, 0, y)]), dy, scalar(b, 0, dy))),
+  Relu: unary((b, dy, _x, y, n) => (n.meta.get('reluMaskApplied') === true ? dy : where(b, b.op('Greater', [y, scalar(b, 0, y)]), dy, scalar(b, 0, dy)))),
   LeakyRelu: unary((b, dy, x, _y, n) => where(b, b.op('Greater', [x, scalar(b, 0, x)]), dy, mul(b, dy, scalar(b, n.float('alpha', 0.01), dy)))),
   Elu: unary((b, dy, x, y, n) =>
     where(b, b.op('Greater', [x, scalar(b, 0, x)]), dy, mul(b, dy, b.op('Add', [y, scalar(b, n.float('alpha', 1), y)])))),

@@ -94,6 +94,9 @@ describe('convolution and pooling gradient rules', () => {
     check((b, v) => b.op('MaxPool', [v], { kernel_shape: [2, 2], strides: [2, 2] }), rand([2, 2, 4, 4]));
     check((b, v) => b.op('MaxPool', [v], { kernel_shape: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1] }), rand([1, 2, 4, 4]));
   });
+  it('ReLU feeding MaxPool: mask applied at the pooled size, exact', () => {
+    check((b, v) => b.op('MaxPool', [b.op('Relu', [v])], { kernel_shape: [2, 2], strides: [2, 2] }), rand([2, 2, 4, 4], { away: [0] }));
+  });
   it('AveragePool with and without counted pads', () => {
     check((b, v) => b.op('AveragePool', [v], { kernel_shape: [2, 2], strides: [2, 2] }), rand([1, 2, 4, 4]));
     check((b, v) => b.op('AveragePool', [v], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 0 }), rand([1, 2, 5, 5]));
