@@ -3,7 +3,7 @@ import type { Node } from '../graph.js';
 import type { InferContext, KernelContext, OpSchema } from '../registry.js';
 import { sizeOf, Tensor, type Shape } from '../tensor.js';
 import { broadcastTypes } from './shape-util.js';
-import { erf } from './erf.js';
+import { erf, erfFast, geluExact, geluFast } from './erf.js';
 import {
   broadcastConcrete, broadcastIndex, broadcastStrides, elementwiseCost, fromNums, nums, sameShape, scalarOf,
   typeOf, type AnyArray, type BigArray, type NumArray,
@@ -46,11 +46,12 @@ export function mapUnary(x: Tensor, f: F1, outDtype: DType = x.dtype, big?: (x: 
   const s = nums(x);
   const n = x.size;
   const o = outArray(outDtype, n);
-  for (let i = 0; i < n; i++) o[i] = f(s[i]!);
+  if (f === relu) for (let i = 0; i < n; i++) { const v = s[i]!; o[i] = v > 0 ? v : 0; }
+  else for (let i = 0; i < n; i++) o[i] = f(s[i]!);
   return wrap(outDtype, x.shape, o);
 }
 
-function unary(op: string, make: (node: Node) => F1, opts: UnaryOpts = {}): OpSchema {
+function unary(op: string, make: (node: Node, dtype: DType) => F1, opts: UnaryOpts = {}): OpSchema {
   return {
     op,
     inputs: [{ name: 'X' }],
@@ -58,12 +59,13 @@ function unary(op: string, make: (node: Node) => F1, opts: UnaryOpts = {}): OpSc
     attrs: opts.attrs,
     differentiable: opts.differentiable,
     infer: (ctx) => (ctx.inputs[0] ? [typeOf(opts.out ?? ctx.inputs[0].dtype, ctx.inputs[0].shape)] : [undefined]),
-    kernel: ({ node, inputs }) => [mapUnary(inputs[0]!, make(node), opts.out, opts.big)],
+    kernel: ({ node, inputs }) => [mapUnary(inputs[0]!, make(node, inputs[0]!.dtype), opts.out, opts.big)],
     cost: elementwiseCost(opts.flops ?? 1),
   };
 }
 
 const f1 = (f: F1) => () => f;
+const relu: F1 = (x) => (x > 0 ? x : 0);
 
 function roundHalfEven(x: number): number {
   const r = Math.round(x);
@@ -74,7 +76,6 @@ function softplus(x: number): number {
   return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
 }
 
-const SQRT1_2 = Math.SQRT1_2;
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
 const bigAbs = (x: bigint) => (x < 0n ? -x : x);
@@ -99,7 +100,7 @@ const unaryOps: OpSchema[] = [
   unary('Atanh', f1(Math.atanh)),
   unary('Tanh', f1(Math.tanh)),
   unary('Sigmoid', f1((x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))))),
-  unary('Relu', f1((x) => (x > 0 ? x : 0)), { big: (x) => (x > 0n ? x : 0n) }),
+  unary('Relu', f1(relu), { big: (x) => (x > 0n ? x : 0n) }),
   unary('LeakyRelu', (n) => { const a = n.float('alpha', 0.01); return (x) => (x >= 0 ? x : a * x); }, { attrs: { alpha: { type: 'float', default: 0.01 } } }),
   unary('Elu', (n) => { const a = n.float('alpha', 1); return (x) => (x >= 0 ? x : a * (Math.exp(x) - 1)); }, { attrs: { alpha: { type: 'float', default: 1 } } }),
   unary('Selu', (n) => {
@@ -116,7 +117,8 @@ const unaryOps: OpSchema[] = [
   unary('HardSwish', f1((x) => x * Math.max(0, Math.min(1, x / 6 + 0.5)))),
   unary('Softplus', f1(softplus)),
   unary('Softsign', f1((x) => x / (1 + Math.abs(x)))),
-  unary('Erf', f1(erf), { flops: 20 }),
+  // float64 gets the full-precision erf; narrower floats the float32-accurate fast one.
+  unary('Erf', (_, d) => (d === 'float64' ? erf : erfFast), { flops: 20 }),
   unary('Floor', f1(Math.floor), { differentiable: false }),
   unary('Ceil', f1(Math.ceil), { differentiable: false }),
   unary('Round', f1(roundHalfEven), { differentiable: false }),
@@ -130,11 +132,11 @@ const unaryOps: OpSchema[] = [
   unary('Not', f1((x) => (x ? 0 : 1)), { differentiable: false }),
   unary('ThresholdedRelu', (n) => { const a = n.float('alpha', 1); return (x) => (x > a ? x : 0); }, { attrs: { alpha: { type: 'float', default: 1 } } }),
   unary('Mish', f1((x) => x * Math.tanh(softplus(x))), { flops: 4 }),
-  unary('Gelu', (n) => {
+  unary('Gelu', (n, d) => {
     const approx = n.string('approximate', 'none');
     if (approx === 'tanh') return (x) => 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
     if (approx !== 'none') throw new Error(`attribute approximate is '${approx}'; valid: 'none', 'tanh'`);
-    return (x) => 0.5 * x * (1 + erf(x * SQRT1_2));
+    return d === 'float64' ? geluExact : geluFast;
   }, { attrs: { approximate: { type: 'string', default: 'none' } }, flops: 20 }),
   unary('Shrink', (n) => {
     const bias = n.float('bias', 0);
@@ -145,24 +147,28 @@ const unaryOps: OpSchema[] = [
 
 // ---------------- binary (numpy broadcasting) ----------------
 
+/** Arithmetic ops with dedicated loops (no per-element call); 0 means "call f". */
+const Code = { Call: 0, Add: 1, Sub: 2, Mul: 3, Div: 4 } as const;
+type Code = (typeof Code)[keyof typeof Code];
+
+/** One run of `len` outputs: O[o + j] = f(A[ao + j·la], B[bo + j·lb]). */
+function runRow(code: Code, f: F2, O: NumArray, o: number, A: ArrayLike<number>, ao: number, la: number, B: ArrayLike<number>, bo: number, lb: number, len: number): void {
+  switch (code) {
+    case Code.Add: for (let j = 0; j < len; j++) O[o + j] = A[ao + j * la]! + B[bo + j * lb]!; return;
+    case Code.Sub: for (let j = 0; j < len; j++) O[o + j] = A[ao + j * la]! - B[bo + j * lb]!; return;
+    case Code.Mul: for (let j = 0; j < len; j++) O[o + j] = A[ao + j * la]! * B[bo + j * lb]!; return;
+    case Code.Div: for (let j = 0; j < len; j++) O[o + j] = A[ao + j * la]! / B[bo + j * lb]!; return;
+    default: for (let j = 0; j < len; j++) O[o + j] = f(A[ao + j * la]!, B[bo + j * lb]!);
+  }
+}
+
 /** out[i] = f(a[ia], b[ib]) over the broadcast of the two shapes. */
-function binaryLoop(A: ArrayLike<number>, sa: Shape, B: ArrayLike<number>, sb: Shape, O: NumArray, so: Shape, f: F2): void {
+function binaryLoop(A: ArrayLike<number>, sa: Shape, B: ArrayLike<number>, sb: Shape, O: NumArray, so: Shape, f: F2, code: Code = Code.Call): void {
   const n = O.length;
   if (n === 0) return;
-  if (sameShape(sa, so) && sameShape(sb, so)) {
-    for (let i = 0; i < n; i++) O[i] = f(A[i]!, B[i]!);
-    return;
-  }
-  if (B.length === 1 && sameShape(sa, so)) {
-    const b = B[0]!;
-    for (let i = 0; i < n; i++) O[i] = f(A[i]!, b);
-    return;
-  }
-  if (A.length === 1 && sameShape(sb, so)) {
-    const a = A[0]!;
-    for (let i = 0; i < n; i++) O[i] = f(a, B[i]!);
-    return;
-  }
+  if (sameShape(sa, so) && sameShape(sb, so)) return runRow(code, f, O, 0, A, 0, 1, B, 0, 1, n);
+  if (B.length === 1 && sameShape(sa, so)) return runRow(code, f, O, 0, A, 0, 1, B, 0, 0, n);
+  if (A.length === 1 && sameShape(sb, so)) return runRow(code, f, O, 0, A, 0, 0, B, 0, 1, n);
   const r = so.length;
   const ta = broadcastStrides(sa, so);
   const tb = broadcastStrides(sb, so);
@@ -173,10 +179,7 @@ function binaryLoop(A: ArrayLike<number>, sa: Shape, B: ArrayLike<number>, sb: S
   let ao = 0;
   let bo = 0;
   for (let o = 0; o < n; o += last) {
-    if (la === 1 && lb === 1) for (let j = 0; j < last; j++) O[o + j] = f(A[ao + j]!, B[bo + j]!);
-    else if (la === 1 && lb === 0) { const b = B[bo]!; for (let j = 0; j < last; j++) O[o + j] = f(A[ao + j]!, b); }
-    else if (la === 0 && lb === 1) { const a = A[ao]!; for (let j = 0; j < last; j++) O[o + j] = f(a, B[bo + j]!); }
-    else for (let j = 0; j < last; j++) O[o + j] = f(A[ao + j * la]!, B[bo + j * lb]!);
+    runRow(code, f, O, o, A, ao, la, B, bo, lb, last);
     for (let d = r - 2; d >= 0; d--) {
       pos[d]++;
       ao += ta[d]!;
@@ -189,8 +192,10 @@ function binaryLoop(A: ArrayLike<number>, sa: Shape, B: ArrayLike<number>, sb: S
   }
 }
 
+const CODES: Record<string, Code> = { Add: Code.Add, Sub: Code.Sub, Mul: Code.Mul };
+
 /** Applies a binary function with broadcasting; int64/uint64 go through `big` when given (bit-exact). */
-export function mapBinary(a: Tensor, b: Tensor, f: F2, outDtype: DType = a.dtype, big?: B2): Tensor {
+export function mapBinary(a: Tensor, b: Tensor, f: F2, outDtype: DType = a.dtype, big?: B2, code: Code = Code.Call): Tensor {
   const shape = broadcastConcrete(a.shape, b.shape);
   if (big && isBigIntDType(a.dtype) && isBigIntDType(b.dtype)) {
     const ia = broadcastIndex(a.shape, shape);
@@ -208,7 +213,7 @@ export function mapBinary(a: Tensor, b: Tensor, f: F2, outDtype: DType = a.dtype
     return new Tensor(outDtype, shape, o);
   }
   const o = outArray(outDtype, sizeOf(shape));
-  binaryLoop(nums(a), a.shape, nums(b), b.shape, o, shape, f);
+  binaryLoop(nums(a), a.shape, nums(b), b.shape, o, shape, f, code);
   return wrap(outDtype, shape, o);
 }
 
@@ -242,7 +247,8 @@ function binary(op: string, make: (node: Node, dtype: DType) => F2, opts: Binary
     kernel: ({ node, inputs }) => {
       const a = inputs[0]!;
       const b = inputs[1]!;
-      return [mapBinary(a, b, make(node, a.dtype), opts.bool ? 'bool' : a.dtype, opts.big)];
+      const code = CODES[op] ?? (op === 'Div' && isFloatDType(a.dtype) ? Code.Div : Code.Call);
+      return [mapBinary(a, b, make(node, a.dtype), opts.bool ? 'bool' : a.dtype, opts.big, code)];
     },
     cost: elementwiseCost(1),
   };

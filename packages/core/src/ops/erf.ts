@@ -30,3 +30,36 @@ function erfcLarge(x: number): number {
   for (let k = 60; k >= 1; k--) f = x + k / 2 / f;
   return (Math.exp(-x * x) * INV_SQRT_PI) / f;
 }
+
+/**
+ * erfc with relative error below 1.2e-7 everywhere (Numerical Recipes' Chebyshev fit `erfcc`):
+ * float32-accurate, and about 10x cheaper than `erf` above. Negative arguments use erfc(-x) = 2 - erfc(x).
+ */
+export function erfcFast(x: number): number {
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z);
+  const r = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
+    t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  return x >= 0 ? r : 2 - r;
+}
+
+/** erf to float32 accuracy: the series near 0 (keeps relative precision), 1 - erfc elsewhere. */
+export function erfFast(x: number): number {
+  if (Math.abs(x) < 0.5) {
+    const x2 = x * x;
+    // Maclaurin terms up to x^15: truncation error < 1e-10 relative for |x| < 0.5.
+    return TWO_OVER_SQRT_PI * x * (1 - x2 * (1 / 3 - x2 * (1 / 10 - x2 * (1 / 42 - x2 * (1 / 216 - x2 * (1 / 1320 - x2 * (1 / 9360 - x2 / 75600)))))));
+  }
+  return x > 0 ? 1 - erfcFast(x) : erfcFast(-x) - 1;
+}
+
+/** gelu(x) = x/2 · erfc(-x/√2), written so that the negative tail keeps its relative precision. */
+export function geluFast(x: number): number {
+  const u = -x * Math.SQRT1_2;
+  return u > 0.5 ? 0.5 * x * erfcFast(u) : 0.5 * x * (1 - erfFast(u));
+}
+
+export function geluExact(x: number): number {
+  const u = -x * Math.SQRT1_2;
+  return u >= 3 ? 0.5 * x * erfcLarge(u) : 0.5 * x * (1 - erf(u));
+}

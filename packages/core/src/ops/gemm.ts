@@ -1,13 +1,35 @@
 /** Float storage the blocked kernels work on. */
 export type FloatArray = Float32Array | Float64Array;
 
-// Columns of Bt kept hot in cache per block: NB rows of Bt (each K long) should fit in L2.
-const L2_FLOATS = 32 * 1024;
+// Panels of packed Bt kept hot per block: NB columns (each K long) should fit in L2.
+const L2_DOUBLES = 32 * 1024;
+
+// Scratch for packed panels, grown on demand and reused across calls (kernels run one at a time).
+let scratchA = new Float64Array(0);
+let scratchB = new Float64Array(0);
+
+/** Packs `rows` rows (each K long, row-major at `off`) into panels of 4 interleaved rows, zero-padded. */
+function packPanels(src: FloatArray, off: number, rows: number, K: number, dst: Float64Array): void {
+  for (let i = 0; i < rows; i += 4) {
+    const base = i * K;
+    for (let r = 0; r < 4; r++) {
+      if (i + r >= rows) {
+        for (let k = 0; k < K; k++) dst[base + k * 4 + r] = 0;
+        continue;
+      }
+      const s = off + (i + r) * K;
+      for (let k = 0; k < K; k++) dst[base + k * 4 + r] = src[s + k]!;
+    }
+  }
+}
+
+const tile = new Float64Array(16);
 
 /**
  * C[M,N] = A[M,K] · Bt[N,K]ᵀ (+ C when `accumulate`), all row-major at the given offsets.
- * Register-blocked 4x4 micro-kernel over a K-contiguous layout, blocked over N so that a panel of
- * Bt stays in cache while every row block of A passes over it. Accumulates in float64.
+ * Both operands are packed into float64 panels of 4 interleaved rows, so the 4x4 register-blocked
+ * micro-kernel streams two arrays sequentially; blocking over N keeps a Bt block in cache while
+ * every row panel of A passes over it. Accumulates in float64.
  */
 export function gemmABt(
   M: number, N: number, K: number,
@@ -16,70 +38,60 @@ export function gemmABt(
   C: FloatArray, cOff: number,
   accumulate = false,
 ): void {
-  const nb = Math.max(4, Math.min(N, (Math.floor(L2_FLOATS / Math.max(K, 1)) >> 2) << 2));
-  const M4 = M - (M % 4);
-  for (let j0 = 0; j0 < N; j0 += nb) {
-    const j1 = Math.min(N, j0 + nb);
-    const J4 = j0 + ((j1 - j0) - ((j1 - j0) % 4));
+  if (M === 0 || N === 0) return;
+  const M4 = Math.ceil(M / 4) * 4;
+  const N4 = Math.ceil(N / 4) * 4;
+  if (scratchA.length < M4 * K) scratchA = new Float64Array(M4 * K);
+  if (scratchB.length < N4 * K) scratchB = new Float64Array(N4 * K);
+  const Ap = scratchA;
+  const Bp = scratchB;
+  packPanels(A, aOff, M, K, Ap);
+  packPanels(Bt, bOff, N, K, Bp);
+  const nb = Math.max(4, Math.min(N4, (Math.floor(L2_DOUBLES / Math.max(K, 1)) >> 2) << 2));
+  for (let j0 = 0; j0 < N4; j0 += nb) {
+    const j1 = Math.min(N4, j0 + nb);
     for (let i = 0; i < M4; i += 4) {
-      const a0 = aOff + i * K;
-      const a1 = a0 + K;
-      const a2 = a1 + K;
-      const a3 = a2 + K;
-      for (let j = j0; j < J4; j += 4) {
-        const b0 = bOff + j * K;
-        const b1 = b0 + K;
-        const b2 = b1 + K;
-        const b3 = b2 + K;
+      for (let j = j0; j < j1; j += 4) {
         let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
         let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
         let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
         let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
-        for (let k = 0; k < K; k++) {
-          const x0 = A[a0 + k]!, x1 = A[a1 + k]!, x2 = A[a2 + k]!, x3 = A[a3 + k]!;
-          const y0 = Bt[b0 + k]!, y1 = Bt[b1 + k]!, y2 = Bt[b2 + k]!, y3 = Bt[b3 + k]!;
-          c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
-          c10 += x1 * y0; c11 += x1 * y1; c12 += x1 * y2; c13 += x1 * y3;
-          c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
-          c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
+        let p = i * K;
+        let q = j * K;
+        for (let k = 0; k < K; k++, p += 4, q += 4) {
+          const a0 = Ap[p]!, a1 = Ap[p + 1]!, a2 = Ap[p + 2]!, a3 = Ap[p + 3]!;
+          let b = Bp[q]!;
+          c00 += a0 * b; c10 += a1 * b; c20 += a2 * b; c30 += a3 * b;
+          b = Bp[q + 1]!;
+          c01 += a0 * b; c11 += a1 * b; c21 += a2 * b; c31 += a3 * b;
+          b = Bp[q + 2]!;
+          c02 += a0 * b; c12 += a1 * b; c22 += a2 * b; c32 += a3 * b;
+          b = Bp[q + 3]!;
+          c03 += a0 * b; c13 += a1 * b; c23 += a2 * b; c33 += a3 * b;
         }
         const r0 = cOff + i * N + j;
-        const r1 = r0 + N;
-        const r2 = r1 + N;
-        const r3 = r2 + N;
-        if (accumulate) {
-          C[r0] += c00; C[r0 + 1] += c01; C[r0 + 2] += c02; C[r0 + 3] += c03;
-          C[r1] += c10; C[r1 + 1] += c11; C[r1 + 2] += c12; C[r1 + 3] += c13;
-          C[r2] += c20; C[r2 + 1] += c21; C[r2 + 2] += c22; C[r2 + 3] += c23;
-          C[r3] += c30; C[r3 + 1] += c31; C[r3 + 2] += c32; C[r3 + 3] += c33;
-        } else {
+        if (i + 4 <= M && j + 4 <= N && !accumulate) {
+          const r1 = r0 + N;
+          const r2 = r1 + N;
+          const r3 = r2 + N;
           C[r0] = c00; C[r0 + 1] = c01; C[r0 + 2] = c02; C[r0 + 3] = c03;
           C[r1] = c10; C[r1 + 1] = c11; C[r1 + 2] = c12; C[r1 + 3] = c13;
           C[r2] = c20; C[r2 + 1] = c21; C[r2 + 2] = c22; C[r2 + 3] = c23;
           C[r3] = c30; C[r3 + 1] = c31; C[r3 + 2] = c32; C[r3 + 3] = c33;
+          continue;
         }
-      }
-      for (let j = J4; j < j1; j++) {
-        const b0 = bOff + j * K;
-        let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
-        for (let k = 0; k < K; k++) {
-          const y = Bt[b0 + k]!;
-          c0 += A[a0 + k]! * y; c1 += A[a1 + k]! * y; c2 += A[a2 + k]! * y; c3 += A[a3 + k]! * y;
+        tile[0] = c00; tile[1] = c01; tile[2] = c02; tile[3] = c03;
+        tile[4] = c10; tile[5] = c11; tile[6] = c12; tile[7] = c13;
+        tile[8] = c20; tile[9] = c21; tile[10] = c22; tile[11] = c23;
+        tile[12] = c30; tile[13] = c31; tile[14] = c32; tile[15] = c33;
+        const rows = Math.min(4, M - i);
+        const cols = Math.min(4, N - j);
+        for (let r = 0; r < rows; r++) {
+          for (let c = 0; c < cols; c++) {
+            if (accumulate) C[r0 + r * N + c] += tile[r * 4 + c]!;
+            else C[r0 + r * N + c] = tile[r * 4 + c]!;
+          }
         }
-        const r = cOff + i * N + j;
-        if (accumulate) { C[r] += c0; C[r + N] += c1; C[r + 2 * N] += c2; C[r + 3 * N] += c3; }
-        else { C[r] = c0; C[r + N] = c1; C[r + 2 * N] = c2; C[r + 3 * N] = c3; }
-      }
-    }
-    for (let i = M4; i < M; i++) {
-      const a0 = aOff + i * K;
-      for (let j = j0; j < j1; j++) {
-        const b0 = bOff + j * K;
-        let c = 0;
-        for (let k = 0; k < K; k++) c += A[a0 + k]! * Bt[b0 + k]!;
-        const r = cOff + i * N + j;
-        if (accumulate) C[r] += c;
-        else C[r] = c;
       }
     }
   }

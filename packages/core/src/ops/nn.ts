@@ -370,6 +370,28 @@ function pool(x: Tensor, node: Node, kind: PoolKind, withIndices: boolean): Tens
   const includePad = node.int('count_include_pad', 0) !== 0;
   const p = kind === 'lp' ? node.int('p', 2) : 0;
   const colMajor = node.int('storage_order', 0) === 1;
+  // Per output coordinate and dim: the valid kernel taps [lo, hi) and the taps inside the padded extent.
+  const ranges = (n: number, s: number, p: number, k: number, d: number, len: number, pe: number) => {
+    const lo = new Int32Array(n);
+    const hi = new Int32Array(n);
+    const padded = new Int32Array(n);
+    for (let o = 0; o < n; o++) {
+      const st = o * s - p;
+      let l = 0;
+      while (l < k && st + l * d < 0) l++;
+      let h = k;
+      while (h > l && st + (h - 1) * d >= len) h--;
+      lo[o] = l;
+      hi[o] = h;
+      let c = 0;
+      for (let q = 0; q < k; q++) { const pos = st + q * d; if (pos >= -p && pos < len + pe) c++; }
+      padded[o] = c;
+    }
+    return { lo, hi, padded };
+  };
+  const rd = ranges(oD, sD, pD, kD, dD, D, eD);
+  const rh = ranges(oH, sH, pH, kH, dH, H, eH);
+  const rw = ranges(oW, sW, pW, kW, dW, W, eW);
   let o = 0;
   for (let nc = 0; nc < NC; nc++) {
     const base = nc * inSize;
@@ -377,33 +399,30 @@ function pool(x: Tensor, node: Node, kind: PoolKind, withIndices: boolean): Tens
       const d0 = od * sD - pD;
       const h0 = oh * sH - pH;
       const w0 = ow * sW - pW;
+      const kd0 = rd.lo[od]!, kd1 = rd.hi[od]!, kh0 = rh.lo[oh]!, kh1 = rh.hi[oh]!, kw0 = rw.lo[ow]!, kw1 = rw.hi[ow]!;
       let acc = kind === 'max' ? -Infinity : 0;
       let arg = -1;
-      let count = 0;
-      let padCount = 0;
-      for (let kd = 0; kd < kD; kd++) {
+      for (let kd = kd0; kd < kd1; kd++) {
         const id = d0 + kd * dD;
-        const inD = id >= 0 && id < D;
-        const padD = id >= -pD && id < D + eD;
-        for (let kh = 0; kh < kH; kh++) {
-          const ih = h0 + kh * dH;
-          const inH = ih >= 0 && ih < H;
-          const padH = ih >= -pH && ih < H + eH;
-          for (let kw = 0; kw < kW; kw++) {
-            const iw = w0 + kw * dW;
-            if (padD && padH && iw >= -pW && iw < W + eW) padCount++;
-            if (!inD || !inH || iw < 0 || iw >= W) continue;
-            const idx = (id * H + ih) * W + iw;
-            const v = X[base + idx]!;
-            count++;
-            if (kind === 'max') { if (v > acc || arg < 0) { acc = v; arg = idx; } }
-            else if (kind === 'avg') acc += v;
-            else acc += Math.abs(v) ** p;
+        for (let kh = kh0; kh < kh1; kh++) {
+          const row = (id * H + h0 + kh * dH) * W + w0;
+          if (kind === 'max') {
+            for (let kw = kw0; kw < kw1; kw++) {
+              const idx = row + kw * dW;
+              const v = X[base + idx]!;
+              if (v > acc || arg < 0) { acc = v; arg = idx; }
+            }
+          } else if (kind === 'avg') {
+            for (let kw = kw0; kw < kw1; kw++) acc += X[base + row + kw * dW]!;
+          } else {
+            for (let kw = kw0; kw < kw1; kw++) acc += Math.abs(X[base + row + kw * dW]!) ** p;
           }
         }
       }
-      if (kind === 'avg') acc /= includePad ? padCount : count;
-      else if (kind === 'lp') acc = acc ** (1 / p);
+      if (kind === 'avg') {
+        const count = (kd1 - kd0) * (kh1 - kh0) * (kw1 - kw0);
+        acc /= includePad ? rd.padded[od]! * rh.padded[oh]! * rw.padded[ow]! : count;
+      } else if (kind === 'lp') acc = acc ** (1 / p);
       Y[o] = acc;
       if (I) {
         let flat = arg;
