@@ -4,9 +4,10 @@ Usage: /usr/bin/python3 torch_grads.py MODEL.onnx CASE.json OUT.json
 
 MODEL.onnx holds the forward graph with its weights (exported by @tessera/onnx); CASE.json holds
 {"inputs": {name: {"dtype", "shape", "data"}}, "labels": {...}, "wrt": [param names],
- "classAxis": 1 | -1}. The graph is evaluated node by node with torch ops in float64, the mean
+ "hvp": {param: [v values]} (optional)}. The graph is evaluated node by node with torch ops in float64, the mean
 softmax cross-entropy of its first output against the labels is back-propagated, and the
-gradients of `wrt` are written as {name: [values]}.
+gradients of `wrt` are written as {name: [values]}; with "hvp", also the Hessian-vector product
+{"hvp": {name: [values]}} by double backward.
 """
 import json
 import sys
@@ -216,10 +217,16 @@ def main():
     if logits.dim() == 3:
         logits = logits.permute(0, 2, 1)
     loss = F.cross_entropy(logits, labels)
-    loss.backward()
+    names = list(params)
+    grads = torch.autograd.grad(loss, [params[n] for n in names], create_graph='hvp' in case, allow_unused=True)
     out = {'loss': float(loss)}
-    for name, t in params.items():
-        out[name] = t.grad.reshape(-1).tolist() if t.grad is not None else None
+    for name, g in zip(names, grads):
+        out[name] = g.reshape(-1).tolist() if g is not None else None
+    if 'hvp' in case:
+        # Hessian-vector product by double backward: d/dθ (∇L · v).
+        dot = sum((g * torch.tensor(case['hvp'][n]).reshape(g.shape)).sum() for n, g in zip(names, grads) if g is not None)
+        hv = torch.autograd.grad(dot, [params[n] for n in names], allow_unused=True)
+        out['hvp'] = {n: (h.reshape(-1).tolist() if h is not None else None) for n, h in zip(names, hv)}
     json.dump(out, open(sys.argv[3], 'w'))
 
 

@@ -69,6 +69,7 @@ function images(n: number, c: number, side: number, classes: number, seed: numbe
 
 function expectClose(errors: Record<string, number>): void {
   const worst = Object.entries(errors).sort((a, b) => b[1] - a[1])[0]!;
+  if (process.env.TESSERA_REPORT) console.log(`worst relative gradient error: ${worst[1].toExponential(2)} (${worst[0]})`);
   expect(Object.keys(errors).length).toBeGreaterThan(0);
   expect(worst[1], `worst relative error at ${worst[0]}`).toBeLessThan(1e-4);
 }
@@ -96,6 +97,35 @@ describe.skipIf(!hasTorch && !process.env.CI)('gradients vs PyTorch 1.13 (relati
     const x = Tensor.from(Array.from({ length: n * t }, () => rng.int(32)), [n, t], 'int64');
     const y = Tensor.from(Array.from({ length: n * t }, () => rng.int(32)), [n, t], 'int64');
     expectClose(await compare('gpt', buildGpt({ vocab: 32, context: t, dim: 32, depth: 1, heads: 4, mlpDim: 64 }, { seed: 4 }), x, y, ['causal_mask']));
+  });
+
+  it('Hessian-vector product by central differences of ORT float32 gradients vs double backward (relative L2 error < 1e-3)', async () => {
+    if (!hasTorch) throw new Error(`${PYTHON} cannot import torch and onnx: apt-get install python3-torch python3-onnx`);
+    const forward = buildMlp({ hidden: [32], activation: 'tanh' }, { seed: 6 });
+    const { x, y } = images(64, 1, 28, 10, 6);
+    const trainer = await Trainer.create({ forward, optimizer: sgd({ lr: 0 }), batchSize: 64 });
+    const rng = new Rng(7);
+    const v = Float64Array.from(trainer.flatTrainable(), () => (rng.uniform() < 0.5 ? -1 : 1));
+    const ours = await trainer.hessian({ x, y }).hvp(v);
+    const hvp: Record<string, number[]> = {};
+    let off = 0;
+    for (const s of trainer.trainingGraph.slots) {
+      const n = s.shape.reduce((a, c) => a * c, 1);
+      hvp[s.param] = Array.from(v.subarray(off, off + n));
+      off += n;
+    }
+    writeFileSync(join(dir, 'hvp.onnx'), exportModel(forward));
+    writeFileSync(join(dir, 'hvp.json'), JSON.stringify({ inputs: { x: json(x) }, labels: json(y), wrt: Object.keys(hvp), hvp }));
+    const r = spawnSync(PYTHON, [SCRIPT, join(dir, 'hvp.onnx'), join(dir, 'hvp.json'), join(dir, 'hvp.out.json')], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const ref = (JSON.parse(readFileSync(join(dir, 'hvp.out.json'), 'utf8')) as { hvp: Record<string, number[]> }).hvp;
+    const want = trainer.trainingGraph.slots.flatMap((s) => ref[s.param]!);
+    const num = want.reduce((a, w, i) => a + (ours[i]! - w) ** 2, 0);
+    const den = want.reduce((a, w) => a + w * w, 0);
+    const rel = Math.sqrt(num / den);
+    if (process.env.TESSERA_REPORT) console.log(`HVP relative L2 error vs torch double backward: ${rel.toExponential(2)}`);
+    expect(rel).toBeLessThan(1e-3);
+    await trainer.executor.dispose();
   });
 
   it('LSTM (unrolled, 8 steps)', async () => {
