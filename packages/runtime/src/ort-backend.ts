@@ -44,7 +44,6 @@ class OrtSession implements Session {
   private main!: InferenceSession;
   /** Sessions that also expose intermediate values, keyed by the sorted extra fetch names. */
   private readonly withFetches = new Map<string, Promise<InferenceSession>>();
-  private readonly initializerInputs: ReadonlySet<string>;
 
   constructor(
     readonly backend: BackendName,
@@ -55,7 +54,6 @@ class OrtSession implements Session {
   ) {
     this.inputNames = graph.inputs.map((v) => v.name);
     this.outputNames = graph.outputs.map((v) => v.name);
-    this.initializerInputs = new Set(graph.inputs.filter((v) => v.isInitializer).map((v) => v.name));
   }
 
   async init(): Promise<void> {
@@ -105,7 +103,6 @@ class OrtSession implements Session {
       }
       ortFeeds[name] = toOrtTensor(this.ort, t, this.backend, name);
     }
-    for (const name of this.initializerInputs) if (!(name in ortFeeds)) delete ortFeeds[name];
     const session = await this.sessionFor(want);
     let out: Record<string, OrtTensor>;
     try {
