@@ -81,7 +81,13 @@ Options:
   -h, --help             show this help`,
 };
 
-function parse(command: string, args: string[], options: Parameters<typeof parseArgs>[0]['options']) {
+type OptionSpecs = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>;
+interface Parsed {
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  positionals: string[];
+}
+
+function parse(command: string, args: string[], options: OptionSpecs): Parsed {
   try {
     return parseArgs({ args, options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals: true, allowNegative: true, strict: true });
   } catch (e) {

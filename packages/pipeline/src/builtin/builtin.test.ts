@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,23 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPipeline, type RunResult } from '../runner.js';
 import { corePlugin } from './index.js';
 
-/** The flagship pipeline, shrunk: a few training steps on a small stratified subset. */
-export const tinyFlagship = {
+/** The flagship pipeline (examples/flagship/pipeline.json), shrunk: one epoch on a small stratified subset. */
+const flagship = JSON.parse(readFileSync(join(import.meta.dirname, '../../../../examples/flagship/pipeline.json'), 'utf8'));
+const tinyFlagship = {
+  ...flagship,
   name: 'tiny-flagship',
   seed: 3,
-  model: { builder: 'lenet5' },
-  data: { dataset: 'fashion-mnist', trainSize: 640, testSize: 300 },
-  steps: [
-    { use: 'train', options: { epochs: 1, batchSize: 32, lr: 0.002 } },
-    { id: 'evaluate-float', use: 'evaluate' },
-    { use: 'quantize-uniform', options: { bits: 8, perChannel: true } },
-    { id: 'evaluate-int8', use: 'evaluate' },
-    { use: 'check-targets' },
-    { use: 'cost' },
-    { use: 'export-onnx' },
-    { use: 'evaluate-onnx-web' },
-  ],
-  targets: ['asic-45nm', 'cpu-ort'],
+  data: { ...flagship.data, trainSize: 640, testSize: 300 },
+  steps: flagship.steps.map((s: { use: string; options?: object }) => (s.use === 'train' ? { ...s, options: { ...s.options, epochs: 1, batchSize: 32 } } : s)),
+  outputs: { onnx: true, report: true },
 };
 
 describe('built-in core plugin: the flagship pipeline on a tiny config', () => {
