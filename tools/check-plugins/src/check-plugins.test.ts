@@ -65,6 +65,15 @@ describe('check-plugins', () => {
     ]);
   });
 
+  it('counts a plugin defined in src/plugin.ts and re-exported by src/index.ts once', async () => {
+    const { root, dir } = await fixture({
+      'plugins/fx/src/plugin.ts': "import { definePlugin } from '@tessera/pipeline';\nexport const fxPlugin = definePlugin({ name: '@tessera/plugin-fx', version: '1.0.0', api: '^0.1.0' });\n",
+      'plugins/fx/src/index.ts': "export * from './lib.js';\nexport { fxPlugin as default, fxPlugin } from './plugin.js';\n",
+      'plugins/fx/src/lib.ts': 'export const helper = 1;\n',
+    });
+    expect(checkPlugin(dir, root).problems).toEqual([]);
+  });
+
   it('counts plugin exports: default, named, default of a local, not helpers', () => {
     const p = new Project({ useInMemoryFileSystem: true });
     const count = (src: string) => countPluginExports(p.createSourceFile(`f${Math.random()}.ts`, src));

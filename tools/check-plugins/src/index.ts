@@ -28,8 +28,16 @@ export function readmeSections(markdown: string): string[] {
   return out;
 }
 
-/** How many `definePlugin(...)` objects a module exports (default or named, directly or via a variable). */
+/** How many `definePlugin(...)` objects a module exports (default or named, directly, via a variable or re-exported). */
 export function countPluginExports(file: SourceFile): number {
+  return pluginExportKeys(file).size;
+}
+
+/**
+ * Where each exported plugin object is defined (file:offset), so that the same object exported by
+ * index.ts and plugin.ts, or under two names, counts once.
+ */
+export function pluginExportKeys(file: SourceFile): Set<string> {
   const isDefineCall = (n: Node | undefined): boolean => {
     if (!n) return false;
     const inner = n.getKind() === SyntaxKind.AsExpression || n.getKind() === SyntaxKind.SatisfiesExpression ? n.getFirstChild() : n;
@@ -44,8 +52,7 @@ export function countPluginExports(file: SourceFile): number {
     }
   }
   for (const a of file.getExportAssignments()) if (isDefineCall(a.getExpression())) plugins.add(a.getExpression());
-  const count = plugins.size;
-  return count;
+  return new Set([...plugins].map((n) => `${n.getSourceFile().getFilePath()}:${n.getStart()}`));
 }
 
 function walk(dir: string, test: (f: string) => boolean, out: string[] = []): string[] {
@@ -80,8 +87,8 @@ export function checkPlugin(dir: string, root: string, project = new Project({ u
   const entries = ['src/index.ts', 'src/plugin.ts'].filter((f) => existsSync(join(dir, f)));
   if (entries.length === 0) problem('no src/index.ts or src/plugin.ts');
   else {
-    const counts = entries.map((f) => [f, countPluginExports(project.addSourceFileAtPath(join(dir, f)))] as const);
-    const total = counts.reduce((a, [, n]) => a + n, 0);
+    const keys = new Set(entries.flatMap((f) => [...pluginExportKeys(project.addSourceFileAtPath(join(dir, f)))]));
+    const total = keys.size;
     if (total !== 1) problem(`${entries.join(' + ')}: exports ${total} definePlugin(...) objects; export exactly one`);
   }
 
