@@ -132,6 +132,9 @@ function im2row(
   }
 }
 
+/** Elements of im2row scratch per chunk of images (16 MiB of float32). */
+const PATCH_BUDGET = 4 * 1024 * 1024;
+
 interface Geometry3 {
   strides: number[];
   dilations: number[];
@@ -162,20 +165,17 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | undefined, node: Node):
   const Pn = sizeOf(out3);
   const inSize = sizeOf(in3);
   const Y = workArray(x.dtype, N * OC * Pn);
-  const patches = workArray(x.dtype, Pn * CK);
-  // Few output channels: compute Yᵀ = patches · Wᵀ so the long dimension gets the 4x4 blocking.
-  const transposed = OCg < 16;
-  const tmp = transposed ? workArray(x.dtype, Pn * OCg) : undefined;
-  for (let n = 0; n < N; n++) {
-    for (let g = 0; g < group; g++) {
-      im2row(X, (n * C + g * Cg) * inSize, Cg, in3, k3, g3, out3, patches);
-      const yOff = (n * OC + g * OCg) * Pn;
-      if (tmp) {
-        gemmABt(Pn, OCg, CK, patches, 0, Wt, g * OCg * CK, tmp, 0);
-        transpose2d(tmp, 0, Pn, OCg, Y, yOff);
-      } else {
-        gemmABt(OCg, Pn, CK, Wt, g * OCg * CK, patches, 0, Y, yOff);
-      }
+  // Images are lowered in chunks (bounded scratch) so one GEMM covers many output positions:
+  // tmp[chunk·P, OCg] = patches[chunk·P, CK] · W_gᵀ, then each image's block is transposed into Y.
+  const chunk = Math.max(1, Math.min(N, Math.floor(PATCH_BUDGET / Math.max(1, Pn * CK))));
+  const patches = workArray(x.dtype, chunk * Pn * CK);
+  const tmp = workArray(x.dtype, chunk * Pn * OCg);
+  for (let g = 0; g < group; g++) {
+    for (let n0 = 0; n0 < N; n0 += chunk) {
+      const cn = Math.min(chunk, N - n0);
+      for (let q = 0; q < cn; q++) im2row(X, ((n0 + q) * C + g * Cg) * inSize, Cg, in3, k3, g3, out3, patches.subarray(q * Pn * CK));
+      gemmABt(cn * Pn, OCg, CK, patches, 0, Wt, g * OCg * CK, tmp, 0);
+      for (let q = 0; q < cn; q++) transpose2d(tmp, q * Pn * OCg, Pn, OCg, Y, ((n0 + q) * OC + g * OCg) * Pn);
     }
   }
   if (b) {
