@@ -92,7 +92,10 @@ export class Value {
     if (other === this) return;
     for (const use of [...this.uses]) use.node.setInput(use.index, other);
     const g = this.graph;
-    if (g) for (let i = 0; i < g.outputs.length; i++) if (g.outputs[i] === this) g.outputs[i] = other;
+    if (g) {
+      g.version++;
+      for (let i = 0; i < g.outputs.length; i++) if (g.outputs[i] === this) g.outputs[i] = other;
+    }
   }
 
   toString(): string {
@@ -134,6 +137,7 @@ export class Node {
   }
 
   setInput(index: number, v: Value | null): void {
+    this.graph.version++;
     const old = this.inputs[index];
     if (old) for (const u of old.uses) if (u.node === this && u.index === index) old.uses.delete(u);
     this.inputs[index] = v;
@@ -231,6 +235,8 @@ export class Graph {
   docString?: string;
   /** Graphs nested in If/Loop/Scan see their parent's values by name. */
   parent?: Graph;
+  /** Bumped on every structural edit, so caches (execution plans, hashes) know when to recompute. */
+  version = 0;
 
   private nodeList: Node[] = [];
   private readonly values = new Map<string, Value>();
@@ -302,6 +308,7 @@ export class Graph {
   }
 
   removeInitializer(name: string): void {
+    this.version++;
     const v = this.initializers.get(name);
     if (!v) return;
     if (v.uses.size > 0) throw new Error(`graph "${this.name}": initializer '${name}' still has ${v.uses.size} use(s)`);
@@ -311,11 +318,13 @@ export class Graph {
   }
 
   addOutput(v: Value): void {
+    this.version++;
     this.outputs.push(v);
   }
 
   /** Appends a node (or inserts it before `before`). Outputs get fresh, unique names. */
   addNode(init: NodeInit, before?: Node): Node {
+    this.version++;
     const name = this.uniqueName(init.name ?? init.op.toLowerCase());
     const node = new Node(this, init.op, init.domain ?? '', name, init.attrs ?? {});
     node.docString = init.docString;
@@ -342,6 +351,7 @@ export class Graph {
 
   /** Moves an existing node right before `ref` (used by rewrites that must keep topological order). */
   moveBefore(node: Node, ref: Node): void {
+    this.version++;
     this.nodeList.splice(this.nodeList.indexOf(node), 1);
     this.nodeList.splice(this.nodeList.indexOf(ref), 0, node);
   }
@@ -351,6 +361,7 @@ export class Graph {
    * naming the node; without it, the caller promises to have rewired the uses.
    */
   removeNode(node: Node, opts: { safe?: boolean } = {}): void {
+    this.version++;
     if (opts.safe) {
       for (const o of node.outputs) {
         if (o.uses.size > 0 || this.outputs.includes(o)) {
@@ -369,6 +380,7 @@ export class Graph {
 
   /** Renames a value, keeping the name index consistent. */
   renameValue(v: Value, name: string): void {
+    this.version++;
     if (v.name === name) return;
     if (this.values.has(name)) throw new Error(`graph "${this.name}": value name '${name}' is already used`);
     this.values.delete(v.name);
@@ -383,6 +395,7 @@ export class Graph {
 
   /** Re-orders the node list topologically (stable); throws naming a node on a cycle. */
   sortTopologically(): void {
+    this.version++;
     const order: Node[] = [];
     const state = new Map<Node, 1 | 2>();
     const visit = (n: Node, path: Node[]): void => {

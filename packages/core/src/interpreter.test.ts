@@ -116,3 +116,20 @@ describe('interpret', () => {
     expect(off.if_out!.toNumbers()).toEqual([-1, -2]);
   });
 });
+
+describe('interpret after in-place edits', () => {
+  it('recomputes its plan when the graph changes', () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', [2]);
+    const y = b.op('Relu', [x]);
+    b.output(y, 'y');
+    const feeds = { x: Tensor.from([-1, 2], [2]) };
+    expect([...interpret(b.graph, feeds).y!.toFloat64()]).toEqual([0, 2]);
+    // Insert Neg between x and Relu in place, then run the same graph object again.
+    const relu = y.producer!;
+    b.insertionPoint = relu;
+    const neg = b.op('Neg', [x]);
+    relu.setInput(0, neg);
+    expect([...interpret(b.graph, feeds).y!.toFloat64()]).toEqual([1, 0]);
+  });
+});

@@ -33,6 +33,9 @@ interface Plan {
   frees: string[][];
   /** Names a graph reads from enclosing scopes. */
   free: Set<string>;
+  /** What the plan was computed from: a graph edited in place (passes) gets a new plan. */
+  version: number;
+  outputs: string;
 }
 
 const plans = new WeakMap<Graph, Plan>();
@@ -48,8 +51,9 @@ function usedNames(node: Node): string[] {
 }
 
 function planOf(graph: Graph): Plan {
+  const outputs = graph.outputs.map((v) => v.name).join('\u0000');
   const cached = plans.get(graph);
-  if (cached) return cached;
+  if (cached && cached.version === graph.version && cached.outputs === outputs) return cached;
   const nodes = graph.nodes;
   const defined = new Set<string>([...graph.inputs.map((v) => v.name), ...graph.initializers.keys()]);
   const free = new Set<string>();
@@ -64,7 +68,7 @@ function planOf(graph: Graph): Plan {
   const keep = new Set([...graph.outputs.map((v) => v.name), ...graph.inputs.map((v) => v.name), ...graph.initializers.keys()]);
   const frees: string[][] = nodes.map(() => []);
   for (const [name, i] of last) if (!keep.has(name) && !free.has(name)) frees[i]!.push(name);
-  const plan = { frees, free };
+  const plan = { frees, free, version: graph.version, outputs };
   plans.set(graph, plan);
   return plan;
 }
