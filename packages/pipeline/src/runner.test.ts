@@ -124,3 +124,15 @@ describe('runPipeline', () => {
     expect(report.status).toBe('failed');
   });
 });
+
+describe('cache keys', () => {
+  it('a pass does not depend on the artefacts before it: inserting a procedure earlier keeps the pass cached', async () => {
+    const dir = await tmp();
+    const { plugin, runs } = affinePlugin();
+    await runPipeline(config({ steps: [{ use: 'scale-weights' }, { use: 'measure' }] }), { configDir: dir, plugins: [plugin] });
+    const r = await runPipeline(config({ steps: [{ id: 'm0', use: 'measure', options: { label: 'first' } }, { use: 'scale-weights' }, { use: 'measure' }] }), { configDir: dir, plugins: [plugin] });
+    // m0 is new; the pass still hits (same graph, same options); the last measure sees new artefacts, so it reruns.
+    expect(r.report.steps.map((s) => [s.id, s.cached])).toEqual([['m0', false], ['scale-weights', true], ['measure', false]]);
+    expect(runs).toMatchObject({ scale: 1, measure: 3 });
+  });
+});

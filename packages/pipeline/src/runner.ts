@@ -235,7 +235,8 @@ export async function runPipeline(raw: PipelineConfigInput | unknown, opts: RunO
           plugin: `${step.plugin.name}@${step.plugin.version}`,
           options: step.options,
           input: inputHash,
-          artefacts: sha256(canonicalJson(artefacts)),
+          // A pass sees only the graph; a procedure also sees the artefacts of the steps before it.
+          artefacts: def.kind === 'pass' ? null : sha256(canonicalJson(artefacts)),
           data: config.data ?? null,
           targets: config.targets,
           seed: config.seed,
