@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Tensor, type Graph, type OpRegistry } from '@tessera/core';
-import type { DataSplits } from '@tessera/data';
+import { splitTrainSearchTest, type DataSplits, type Dataset } from '@tessera/data';
 import { createExecutor, type Executor } from '@tessera/runtime';
 import { accuracy, adam, cosine, takeAlong, Trainer, type Examples } from '@tessera/train';
 import { recalibrateBatchNorm, trainingForm } from './batchnorm.js';
@@ -52,6 +52,12 @@ export interface CtmqResult {
   testAccuracy: number;
   options: CtmqOptions;
   wallMs: number;
+}
+
+/** The data's search split is the validation split; without one, `validation` examples are held out of train (seeded, stratified). */
+export function withValidation(splits: DataSplits | { train: Dataset; test: Dataset }, o: Pick<CtmqOptions, 'validation' | 'seed'>): DataSplits {
+  if ('search' in splits && splits.search) return splits;
+  return splitTrainSearchTest(splits, { search: o.validation, seed: o.seed });
 }
 
 export interface CtmqRunOptions {
@@ -147,8 +153,9 @@ export async function evaluateAccuracy(graph: Graph, data: Examples, executor: E
  * `model` is the pretrained float model in inference form (BatchNormalization nodes with running
  * statistics), e.g. an @tessera/models MLP with activation 'tanh' and batchNorm.
  */
-export async function ctmq(model: Graph, data: DataSplits, options: CtmqOptionsInput = {}, run: CtmqRunOptions = {}): Promise<CtmqResult> {
+export async function ctmq(model: Graph, splits: DataSplits | { train: Dataset; test: Dataset }, options: CtmqOptionsInput = {}, run: CtmqRunOptions = {}): Promise<CtmqResult> {
   const o = parseCtmqOptions(options);
+  const data = withValidation(splits, o);
   const t0 = performance.now();
   const executor = run.executor ?? createExecutor(o.backend, { registry: run.registry });
   const fpInference = model.clone();

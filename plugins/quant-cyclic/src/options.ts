@@ -33,6 +33,8 @@ export const CtmqOptionsSchema = z
     /** Adam learning rate, cosine-decayed and restarted at each phase [R: 1e-3]. */
     lr: z.number().positive().default(1e-3),
     batchSize: z.number().int().min(2).default(128),
+    /** Validation examples held out of train (count >= 1 or fraction < 1) when the data has no search split [R: 0.2]. */
+    validation: z.number().positive().default(0.2),
     /** Seed of data order and BN recalibration batches. */
     seed: z.number().int().nonnegative().default(0),
     /** Runtime of training and evaluation. */

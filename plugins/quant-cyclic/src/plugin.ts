@@ -1,7 +1,7 @@
 import type { DataSplits } from '@tessera/data';
 import { defineProcedure, definePass, definePlugin, lineChart } from '@tessera/pipeline';
 import { z } from 'zod';
-import { ctmq } from './ctmq.js';
+import { ctmq, withValidation } from './ctmq.js';
 import { costOnAsic45nm, exportCtmqModel, exportedAccuracy } from './deploy.js';
 import { CtmqOptionsSchema } from './options.js';
 import { quantizeGraph } from './quantize-pass.js';
@@ -15,10 +15,11 @@ export const ctmqProcedure = defineProcedure({
   options: CtmqOptionsSchema,
   async run(ctx, input, options) {
     if (!input.graph) throw new Error(`step '${ctx.stepId}' (ctmq): needs a model; give the pipeline a 'model'`);
-    const data = await ctx.loadData<DataSplits>();
-    for (const k of ['train', 'search', 'test'] as const) {
-      if (!data || !(data as unknown as Record<string, unknown>)[k]) throw new Error(`step '${ctx.stepId}' (ctmq): the dataset must give train/search/test splits (DataSplits); '${k}' is missing`);
+    const loaded = await ctx.loadData<Partial<DataSplits>>();
+    for (const k of ['train', 'test'] as const) {
+      if (!loaded?.[k]) throw new Error(`step '${ctx.stepId}' (ctmq): the pipeline's dataset must give a '${k}' split (train/test, optionally search for validation)`);
     }
+    const data = withValidation(loaded as DataSplits, options);
     const r = await ctmq(input.graph, data, options, {
       registry: ctx.registry,
       onEpoch: (i) => ctx.progress.update(i.epochsDone, i.totalEpochs, `${i.phase.kind} ${i.phase.bits} val ${(100 * i.valAccuracy).toFixed(2)}%`),
