@@ -87,4 +87,30 @@ describe('shape and data-movement ops', () => {
     const fixed = b.input('y', 'float32', [2, 3]);
     expect(() => b.reshape(fixed, [4, 2])).toThrow(/cannot reshape \[2, 3\] \(6 elements\) to \[4, 2\]/);
   });
+  it('Pad keeps a symbolic dim whose pads are 0 (regression: every symbolic dim became null)', () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', ['N', 3, 'L']);
+    expect(b.op('Pad', [x, b.ints([0, 1, 0, 0, 2, 1])]).type?.shape).toEqual(['N', 6, null]);
+    expect(b.op('Pad', [x, b.ints([1, 1]), null, b.ints([1])]).type?.shape).toEqual(['N', 5, 'L']);
+  });
+
+  it('Resize with constant scales computes dims and keeps unscaled symbolic dims (regression: all null)', () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', ['N', 5, 4, 'W']);
+    const scales = b.constant(Tensor.from([1, 1, 4, 1], [4], 'float32'), 'float32', 'scales');
+    expect(b.op('Resize', [x, null, scales], { mode: 'linear' }).type?.shape).toEqual(['N', 5, 16, 'W']);
+    const scaledW = b.constant(Tensor.from([1, 1, 2, 2], [4], 'float32'), 'float32', 'scales2');
+    expect(b.op('Resize', [x, null, scaledW]).type?.shape).toEqual(['N', 5, 8, null]);
+    const sizes = b.ints([1, 5, 8, 8]);
+    expect(b.op('Resize', [x, null, null, sizes]).type?.shape).toEqual([1, 5, 8, 8]);
+  });
+
+  it('Flatten keeps a symbolic batch dim (regression: [N, C, H, W] axis 1 gave [null, C*H*W])', () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', ['N', 4, 3, 3]);
+    expect(b.flatten(x, 1).type?.shape).toEqual(['N', 36]);
+    expect(b.flatten(x, 2).type?.shape).toEqual([null, 9]);
+    expect(b.flatten(x, 0).type?.shape).toEqual([1, null]);
+    expect(b.flatten(b.input('z', 'float32', ['N', 0, 'M']), 2).type?.shape).toEqual([0, 'M']);
+  });
 });

@@ -89,6 +89,22 @@ const reshape: OpSchema = {
   cost: moveCost,
 };
 
+/**
+ * Product of dims for inference: a number when all are known; a single symbolic dim survives when
+ * every other factor is 1 ([N, 1] -> N); otherwise unknown (null).
+ */
+function dimProduct(ds: readonly Dim[]): Dim {
+  let num = 1;
+  let sym: Dim | undefined;
+  for (const d of ds) {
+    if (typeof d === 'number') num *= d;
+    else if (sym === undefined && d !== null) sym = d;
+    else return num === 0 ? 0 : null;
+  }
+  if (sym === undefined || num === 0) return num;
+  return num === 1 ? sym : null;
+}
+
 const flatten: OpSchema = {
   op: 'Flatten',
   inputs: [{ name: 'input' }],
@@ -101,8 +117,7 @@ const flatten: OpSchema = {
     const a = ctx.node.int('axis', 1);
     const axis = a < 0 ? a + r : a;
     if (axis < 0 || axis > r) throw new Error(`axis ${a} is out of range for rank ${r}`);
-    const prod = (ds: Dim[]) => ds.reduce<Dim>((p, d) => dimMul(p, d), 1);
-    return [{ dtype: x.dtype, shape: [prod(x.shape.slice(0, axis)), prod(x.shape.slice(axis))] }];
+    return [{ dtype: x.dtype, shape: [dimProduct(x.shape.slice(0, axis)), dimProduct(x.shape.slice(axis))] }];
   },
   kernel: ({ node, inputs }) => {
     const x = inputs[0]!;
@@ -692,7 +707,12 @@ const pad: OpSchema = {
       pads = full;
     }
     if (pads.length !== 2 * r) throw new Error(`pads has ${pads.length} entries, input of rank ${r} needs ${2 * r}`);
-    return [{ dtype: x.dtype, shape: x.shape.map((d, i) => (typeof d === 'number' ? d + pads![i]! + pads![i + r]! : null)) }];
+    // A symbolic dim that is not padded keeps its name; a padded one becomes unknown.
+    return [{ dtype: x.dtype, shape: x.shape.map((d, i) => {
+      const extra = pads![i]! + pads![i + r]!;
+      if (typeof d === 'number') return d + extra;
+      return extra === 0 ? d : null;
+    }) }];
   },
   kernel: ({ node, inputs }) => {
     const x = inputs[0]!;
@@ -982,6 +1002,14 @@ function resizePlan(node: Node, shape: readonly number[], sizesT: number[] | und
   return { out: shape.map((d, i) => Math.floor(d * scales[i]!)), scales };
 }
 
+/** The explicit output size of axis i from a `sizes` input (undefined when `axes` leaves i out). */
+function resizeSizeAt(node: Node, sizes: number[], r: number, i: number): number | undefined {
+  const axes = optInts(node, 'axes')?.map((a) => normAxis(a, r));
+  if (!axes) return sizes[i];
+  const at = axes.indexOf(i);
+  return at < 0 ? undefined : sizes[at];
+}
+
 function resizeOp(op: string): OpSchema {
   return {
     op,
@@ -1003,9 +1031,25 @@ function resizeOp(op: string): OpSchema {
       const sizes = c(at.sizes);
       const scales = c(at.scales);
       const scalesAttr = optInts(ctx.node, 'scales') ? undefined : ctx.node.attrs.has('scales') ? ctx.node.floats('scales') : undefined;
-      if (!known(x.shape) || (!sizes && !scales && !scalesAttr)) return [{ dtype: x.dtype, shape: x.shape.map(() => null) }];
-      const plan = resizePlan(ctx.node, x.shape, sizes && sizes.size > 0 ? intsOf(sizes) : undefined, scales && scales.size > 0 ? Array.from(toF64(scales)) : scalesAttr);
-      return [{ dtype: x.dtype, shape: plan.out }];
+      const unknown = [{ dtype: x.dtype, shape: x.shape.map(() => null) }];
+      const sizesV = sizes && sizes.size > 0 ? intsOf(sizes) : undefined;
+      const scalesV = scales && scales.size > 0 ? Array.from(toF64(scales)) : scalesAttr;
+      if (!sizesV && !scalesV) {
+        // Sizes or scales come at run time: only a missing-but-declared input tells us nothing.
+        return unknown;
+      }
+      if (known(x.shape)) return [{ dtype: x.dtype, shape: resizePlan(ctx.node, x.shape, sizesV, scalesV).out }];
+      // Symbolic input dims: plan with 1 in their place, then keep each symbolic dim whose scale is
+      // exactly 1 (it is not resized); resized symbolic dims are unknown.
+      const stand = x.shape.map((d) => (typeof d === 'number' ? d : 1));
+      const policy = ctx.node.string('keep_aspect_ratio_policy', 'stretch');
+      if (sizesV && policy !== 'stretch') return unknown;
+      const plan = resizePlan(ctx.node, stand, sizesV, scalesV);
+      return [{ dtype: x.dtype, shape: x.shape.map((d, i) => {
+        if (typeof d === 'number') return plan.out[i]!;
+        if (sizesV) return resizeSizeAt(ctx.node, sizesV, x.shape.length, i) ?? d;
+        return plan.scales[i] === 1 ? d : null;
+      }) }];
     },
     kernel: ({ node, inputs }) => {
       const x = inputs[0]!;

@@ -200,8 +200,12 @@ export function fmtShape(s: readonly Dim[] | undefined): string {
   return s ? `[${s.map((d) => d ?? '?').join(', ')}]` : '[*]';
 }
 
+/** Product of two dims; a symbolic dim times 1 keeps its name, anything else unknown is null. */
 export function dimMul(a: Dim, b: Dim): Dim {
-  return typeof a === 'number' && typeof b === 'number' ? a * b : null;
+  if (typeof a === 'number' && typeof b === 'number') return a * b;
+  if (b === 1) return a;
+  if (a === 1) return b;
+  return null;
 }
 
 // ---- cost helpers ----
