@@ -12,7 +12,7 @@ import { reduceSum } from './rules-util.js';
 export interface GradientCheckOptions {
   /** Values of the graph inputs (float64 gives the tightest check). */
   feeds: Record<string, Tensor>;
-  /** Inputs or initializers to check (default: every float input and initializer). */
+  /** Inputs or initializers to check (default: every float input and initializer with a gradient). */
   wrt?: string[];
   registry?: OpRegistry;
   /** Central-difference step (default 1e-6 for float64, 1e-2 otherwise). */
@@ -59,9 +59,12 @@ export function checkGradients(graph: Graph, opts: GradientCheckOptions): Gradie
   const b = new GraphBuilder(g, registry);
   const rng = new Rng(opts.seed ?? 1);
   const terms: Value[] = [];
+  // Output shapes from one forward run (inference may leave data-dependent dims unknown).
+  const forward = interpret(g, opts.feeds, { registry });
   for (const o of g.outputs) {
     if (!o.dtype || !isFloatDType(o.dtype)) continue;
-    const shape = o.shape as number[];
+    const shape = [...forward[o.name]!.shape];
+    o.type = { dtype: o.dtype, shape };
     const r = Tensor.zeros(o.dtype, shape);
     for (let i = 0; i < r.size; i++) r.setFlat(i, rng.uniform() * 2 - 1);
     const prod = b.op('Mul', [o, b.constant(r, o.dtype, 'check_weights')]);
@@ -70,15 +73,20 @@ export function checkGradients(graph: Graph, opts: GradientCheckOptions): Gradie
   if (terms.length === 0) throw new Error(`checkGradients: graph "${graph.name}" has no floating-point output`);
   const objective = terms.reduce((acc, t) => b.op('Add', [acc, t]));
   const names = opts.wrt ?? [
-    ...g.inputs.filter((v) => v.dtype && isFloatDType(v.dtype)).map((v) => v.name),
-    ...g.parameters().map((v) => v.name),
+    ...graph.inputs.filter((v) => v.dtype && isFloatDType(v.dtype)).map((v) => v.name),
+    ...graph.parameters().map((v) => v.name),
   ];
-  const wrt = names.map((n) => {
+  let wrt = names.map((n) => {
     const v = g.value(n);
     if (!v) throw new Error(`checkGradients: '${n}' is not a value of graph "${graph.name}"`);
     return v;
   });
-  const { grads } = grad(g, objective, wrt, { registry });
+  let { grads } = grad(g, objective, wrt, { registry });
+  if (!opts.wrt) {
+    // By default only values the objective differentiably depends on (not Resize scales, masks...).
+    wrt = wrt.filter((_, i) => grads[i] !== null);
+    grads = grads.filter((gv) => gv !== null);
+  }
   const fetches = [objective.name, ...grads.map((gv) => gv?.name).filter((n): n is string => !!n)];
   const analytic = run(g, opts.feeds, registry, fetches);
   const byName = new Map(fetches.map((f, i) => [f, analytic[i]!]));

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../builder.js';
 import { Graph } from '../graph.js';
 import { interpret } from '../interpreter.js';
-import { OpRegistry } from '../registry.js';
+import type { OpRegistry, OpSchema } from '../registry.js';
 import { Rng } from '../rng.js';
 import { Tensor } from '../tensor.js';
 import { standardOps } from '../ops/index.js';
@@ -61,20 +61,28 @@ describe('grad()', () => {
   });
 
   it('fails with one line naming the node and op when an op has no rule, and accepts rules added to a registry', () => {
-    const b = new GraphBuilder(new Graph('g'));
-    const w = b.param('w', f64([0.5]));
-    const loss = b.op('Atan', [w], {}, { name: 'angle' });
-    b.output(loss);
-    expect(() => grad(b.graph, loss, [w])).toThrow(/no gradient rule for op Atan \(node Atan "angle"\)/);
-    const reg: OpRegistry = standardOps().extend().augment('Atan', {
+    // A plugin op without a gradient rule, then the same op with one attached by augment().
+    const cube: OpSchema = {
+      op: 'Cube', domain: 'tessera.test', inputs: [{ name: 'x' }], outputs: [{ name: 'y' }],
+      infer: (ctx) => [ctx.inputs[0]],
+      kernel: ({ inputs }) => [Tensor.from(Array.from(inputs[0]!.toFloat64(), (v) => v ** 3), inputs[0]!.shape, inputs[0]!.dtype)],
+    };
+    const reg: OpRegistry = standardOps().extend().register(cube);
+    const b = new GraphBuilder(new Graph('g'), reg);
+    const w = b.param('w', f64([0.5, -1.5]));
+    const y = b.op('Cube', [w], {}, { name: 'cube', domain: 'tessera.test' });
+    b.output(y);
+    const copy = b.graph.clone();
+    expect(() => grad(copy, copy.value(y.name)!, [copy.value('w')!], { registry: reg })).toThrow(/no gradient rule for op tessera.test::Cube \(node tessera.test::Cube "cube"\)/);
+    const withRule = reg.extend().augment('Cube', {
       gradient: ({ b: gb, node, outputGrads }) => {
         const x = node.inputs[0]!;
-        const one = gb.constant(1, 'float64');
-        return [gb.op('Div', [outputGrads[0]!, gb.op('Add', [one, gb.op('Mul', [x, x])])])];
+        return [gb.op('Mul', [outputGrads[0]!, gb.op('Mul', [gb.op('Mul', [x, x]), gb.constant(3, 'float64')])])];
       },
-    });
-    const r = checkGradients(b.graph.clone(), { feeds: {}, registry: reg });
+    }, 'tessera.test');
+    const r = checkGradients(b.graph, { feeds: {}, registry: withRule });
     expect(r.ok).toBe(true);
+    expect(r.checked).toBe(2);
   });
 });
 

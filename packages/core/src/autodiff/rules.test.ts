@@ -4,6 +4,8 @@ import { Graph, type Value } from '../graph.js';
 import { Rng } from '../rng.js';
 import { Tensor } from '../tensor.js';
 import { checkGradients } from './check.js';
+import { grad } from './grad.js';
+import { interpret } from '../interpreter.js';
 
 // Finite-difference checks (float64, reference interpreter) of every gradient rule.
 
@@ -181,4 +183,70 @@ describe('reduction gradient rules', () => {
       check((b, v) => reduce(b, v, undefined, 0), rand([2, 3], range));
     });
   }
+});
+
+describe('gradient rules of less common ops', () => {
+  const unary: [string, Record<string, unknown>, { lo?: number; hi?: number; away?: number[] }][] = [
+    ['Asin', {}, { lo: -0.8, hi: 0.8 }], ['Acos', {}, { lo: -0.8, hi: 0.8 }], ['Atan', {}, {}], ['Asinh', {}, {}],
+    ['Acosh', {}, { lo: 1.2, hi: 3 }], ['Atanh', {}, { lo: -0.8, hi: 0.8 }], ['Sinh', {}, {}], ['Cosh', {}, {}], ['Tan', {}, {}],
+    ['Celu', { alpha: 0.8 }, { away: [0] }], ['Mish', {}, {}], ['Shrink', { lambd: 0.3 }, { away: [-0.3, 0.3] }],
+    ['ThresholdedRelu', { alpha: 0.2 }, { away: [0.2] }],
+  ];
+  for (const [op, attrs, range] of unary) {
+    it(`${op}`, () => check((b, x) => b.op(op, [x], attrs as Record<string, number>), rand([2, 3], range)));
+  }
+  it('CastLike, ReduceLogSum, ReduceProd, CumSum (reverse, exclusive)', () => {
+    check((b, x) => b.op('CastLike', [x, b.constant(0, 'float64')]), rand([3]));
+    check((b, x) => b.op('ReduceLogSum', [x], { axes: [1], keepdims: 0 }), rand([2, 3], { lo: 0.2, hi: 1 }));
+    check((b, x) => b.op('ReduceProd', [x], { axes: [0], keepdims: 1 }), rand([3, 2], { lo: 0.3, hi: 1.5 }));
+    check((b, x) => b.op('CumSum', [x, b.constant(Tensor.scalar(1, 'int64'), 'int64')], { exclusive: 1, reverse: 1 }), rand([2, 4]));
+  });
+  it('DepthToSpace (DCR, CRD) and SpaceToDepth', () => {
+    check((b, x) => b.op('DepthToSpace', [x], { blocksize: 2, mode: 'DCR' }), rand([1, 8, 2, 3]));
+    check((b, x) => b.op('DepthToSpace', [x], { blocksize: 2, mode: 'CRD' }), rand([1, 8, 2, 3]));
+    check((b, x) => b.op('SpaceToDepth', [x], { blocksize: 2 }), rand([1, 2, 4, 4]));
+  });
+  it('Trilu and ReverseSequence', () => {
+    check((b, x) => b.op('Trilu', [x, b.constant(Tensor.scalar(1, 'int64'), 'int64')], { upper: 0 }), rand([3, 4]));
+    check((b, x) => b.op('ReverseSequence', [x, b.constant(i64([2, 3]), 'int64')], { batch_axis: 1, time_axis: 0 }), rand([3, 2, 2]));
+  });
+  it('GatherElements, GatherND, ScatterElements, ScatterND, TopK, Compress', () => {
+    check((b, x) => b.op('GatherElements', [x, b.constant(i64([0, 2, 2, 1, 0, 0], [2, 3]), 'int64')], { axis: 1 }), rand([2, 3]));
+    check((b, x) => b.op('GatherND', [x, b.constant(i64([1, 0, 0, 2, 1, 0], [3, 2]), 'int64')]), rand([2, 3]));
+    check((b, x) => b.op('ScatterElements', [x, b.constant(i64([1, 0], [1, 2]), 'int64'), p(b, 'u', rand([1, 2]))], { axis: 0 }), rand([2, 2]));
+    check((b, x) => b.op('ScatterND', [x, b.constant(i64([1, 0], [2, 1]), 'int64'), p(b, 'u', rand([2, 3]))]), rand([3, 3]));
+    check((b, x) => b.opMulti('TopK', [x, b.ints([2])], { axis: 1 }, { outputs: 2 })[0]!, rand([2, 4]), { wrt: ['x'] });
+    check((b, x) => b.op('Compress', [x, b.constant(Tensor.from([1, 0, 1], [3], 'bool'), 'bool')], { axis: 1 }), rand([2, 3]));
+  });
+  it('ConvTranspose (stride 2, pads, bias)', () => {
+    check((b, x) => b.op('ConvTranspose', [x, p(b, 'w', rand([2, 3, 3, 3])), p(b, 'bias', rand([3]))], { strides: [2, 2], pads: [1, 1, 1, 1] }), rand([1, 2, 3, 3]));
+  });
+  it('Einsum: matmul, batched contraction, an index summed inside one operand', () => {
+    check((b, x) => b.op('Einsum', [x, p(b, 'w', rand([3, 4]))], { equation: 'ij,jk->ik' }), rand([2, 3]));
+    check((b, x) => b.op('Einsum', [x, p(b, 'w', rand([2, 4, 3]))], { equation: 'bij,bkj->bik' }), rand([2, 2, 3]));
+    check((b, x) => b.op('Einsum', [x, p(b, 'w', rand([3]))], { equation: 'ij,j->i' }), rand([2, 3]));
+    check((b, x) => b.op('Einsum', [x], { equation: 'ij->i' }), rand([2, 3]));
+  });
+  it('InstanceNormalization, MeanVarianceNormalization, GlobalLpPool', () => {
+    check((b, x) => b.op('InstanceNormalization', [x, p(b, 'g', rand([2])), p(b, 'beta', rand([2]))], { epsilon: 1e-5 }), rand([2, 2, 3, 3]));
+    check((b, x) => b.op('MeanVarianceNormalization', [x], { axes: [0, 2, 3] }), rand([2, 2, 2, 2]));
+    check((b, x) => b.op('GlobalLpPool', [x], { p: 2 }), rand([1, 2, 3, 3]));
+    check((b, x) => b.op('GlobalLpPool', [x], { p: 3 }), rand([1, 2, 3, 3], { lo: 0.2, hi: 1 }));
+  });
+  it('Resize: nearest x2 and linear (half_pixel, align_corners) via constant interpolation matrices', () => {
+    check((b, x) => b.op('Resize', [x, null, b.constant(Tensor.from([1, 1, 2, 2], [4], 'float32'), 'float32')], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }), rand([1, 2, 3, 3]));
+    check((b, x) => b.op('Resize', [x, null, b.constant(Tensor.from([1, 1, 2, 2], [4], 'float32'), 'float32')], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' }), rand([1, 1, 3, 4]));
+    check((b, x) => b.op('Resize', [x, null, null, b.constant(i64([1, 1, 5, 3]), 'int64')], { mode: 'linear', coordinate_transformation_mode: 'align_corners' }), rand([1, 1, 3, 2]));
+  });
+});
+
+describe('MaxPool first-maximum rule', () => {
+  it('sends the gradient of a window with tied maxima to its first maximum only', () => {
+    const b = new GraphBuilder(new Graph('tie'));
+    const x = b.input('x', 'float64', [1, 1, 2, 4]);
+    const loss = b.op('ReduceSum', [b.op('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2] }), b.ints([0, 1, 2, 3])], { keepdims: 0 });
+    const { grads } = grad(b.graph, loss, [x]);
+    const out = interpret(b.graph, { x: Tensor.from([1, 1, 0, 2, 1, 1, 2, 2], [1, 1, 2, 4], 'float64') }, { fetches: [grads[0]!.name] });
+    expect(Array.from(out[grads[0]!.name]!.toFloat64())).toEqual([1, 0, 0, 1, 0, 0, 0, 0]);
+  });
 });

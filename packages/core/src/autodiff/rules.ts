@@ -1,5 +1,6 @@
 import type { GradientRule } from '../registry.js';
 import { elementwiseRules } from './rules-elementwise.js';
+import { extraRules } from './rules-extra.js';
 import { nnRules } from './rules-nn.js';
 import { reduceRules } from './rules-reduce.js';
 import { shapeRules } from './rules-shape.js';
@@ -13,6 +14,7 @@ export const gradientRules: Readonly<Record<string, GradientRule>> = Object.free
   ...shapeRules,
   ...reduceRules,
   ...nnRules,
+  ...extraRules,
 });
 
 /** Ops through which no gradient flows (their outputs are indices, masks, shapes or random draws). */
