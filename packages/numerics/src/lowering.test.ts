@@ -32,13 +32,20 @@ function evaluate(l: FakeQuantLowering, x: number): number {
       }
       case 'Clip': out = Math.min(Math.max(num(a!), num(b!)), num(c!)); break;
       case 'IsNaN': out = Number.isNaN(num(a!)); break;
+      case 'Equal': out = num(a!) === num(b!); break;
+      case 'Abs': out = Math.abs(num(a!)); break;
+      case 'Greater': out = num(a!) > num(b!); break;
       case 'IsInf': out = Math.abs(num(a!)) === Infinity; break;
       case 'Or': out = (env.get(a!) as boolean) || (env.get(b!) as boolean); break;
       case 'Where': out = env.get(a!) ? (env.get(b!) as number) : (env.get(c!) as number); break;
       case 'Unsqueeze': out = env.get(a!)!; break;
-      case 'Less': out = (env.get(a!) as number[]).map((t) => t < num(b!)); break;
-      case 'LessOrEqual': out = (env.get(a!) as number[]).map((t) => t <= num(b!)); break;
-      case 'Cast': out = (env.get(a!) as boolean[]).map((v) => (v ? 1 : 0)); break;
+      case 'Less': out = cmp(env.get(a!)!, env.get(b!)!, (p, q) => p < q); break;
+      case 'LessOrEqual': out = cmp(env.get(a!)!, env.get(b!)!, (p, q) => p <= q); break;
+      case 'Cast': {
+        const v = env.get(a!)!;
+        out = Array.isArray(v) ? (v as (number | boolean)[]).map((e) => Number(e)) : Number(v);
+        break;
+      }
       case 'ReduceSum': out = (env.get(a!) as number[]).reduce((s, v) => s + v, 0); break;
       case 'Gather': out = (env.get(a!) as number[])[num(b!)]!; break;
       default: throw new Error(`evaluator: no op ${n.op}`);
@@ -46,6 +53,12 @@ function evaluate(l: FakeQuantLowering, x: number): number {
     env.set(n.output, out);
   }
   return env.get(l.output) as number;
+}
+
+/** Elementwise comparison of a threshold vector (or scalar) with a scalar, or of two scalars. */
+function cmp(a: Cell, b: Cell, f: (p: number, q: number) => boolean): Cell {
+  if (Array.isArray(a)) return (a as number[]).map((t) => f(t, b as number));
+  return f(a as number, b as number);
 }
 
 function nextUp32(x: number): number {
@@ -71,6 +84,8 @@ describe('fake-quant lowering as data', () => {
     [pow2(4), 'float32'], [pow2(3, 2), 'float32'], [pow2(5), 'float64'],
     [fixed(4, 2), 'float32'], [fixed(8, 4), 'float64'],
     [uniformInt({ bits: 4, symmetric: true, scale: 0.125 }), 'float32'],
+    [uniformInt({ bits: 8, symmetric: true, scale: 0.05 }), 'float32'],
+    [uniformInt({ bits: 6, symmetric: false, scale: 0.3, zeroPoint: 20 }), 'float32'],
     [uniformInt({ bits: 8, symmetric: false, scale: 0.05, zeroPoint: 100 }), 'float64'],
   ];
   for (const [f, dtype] of formats) {
@@ -78,8 +93,9 @@ describe('fake-quant lowering as data', () => {
       const l = fakeQuantLowering(f, dtype);
       const xs = probes(f, l);
       const got = xs.map((x) => evaluate(l, x));
-      const want = Array.from(f.quantize(Float64Array.from(xs)));
-      const bad = xs.map((x, i) => [x, got[i], want[i]]).filter(([, g, w]) => !Object.is(g, w) && !(g === 0 && w === 0));
+      // The lowering's result has the graph's dtype: compare with quantize() into that dtype.
+      const want = Array.from(f.quantize(Float64Array.from(xs), dtype === 'float32' ? new Float32Array(xs.length) : new Float64Array(xs.length)));
+      const bad = xs.map((x, i) => [x, got[i], want[i]]).filter(([, g, w]) => !Object.is(g, w));
       expect(bad.slice(0, 5)).toEqual([]);
     });
   }
@@ -93,8 +109,12 @@ describe('fake-quant lowering as data', () => {
   });
 
   it('has the documented node sequences', () => {
-    expect(fakeQuantLowering(fixed(4, 2)).nodes.map((n) => n.op)).toEqual(['Div', 'Round', 'Clip', 'Mul', 'IsNaN', 'Where']);
-    expect(fakeQuantLowering(uniformInt({ bits: 8, symmetric: false, scale: 0.1, zeroPoint: 3 })).nodes.map((n) => n.op)).toEqual(['Div', 'Round', 'Add', 'Clip', 'Sub', 'Mul', 'IsNaN', 'Where']);
+    expect(fakeQuantLowering(fixed(4, 2)).nodes.map((n) => n.op)).toEqual(['Div', 'Round', 'Clip', 'Mul', 'Equal', 'Where', 'Abs', 'Greater', 'Where']);
+    expect(fakeQuantLowering(uniformInt({ bits: 8, symmetric: false, scale: 0.1, zeroPoint: 3 }), 'float64').nodes.map((n) => n.op)).toEqual(['Div', 'Round', 'Add', 'Clip', 'Sub', 'Mul', 'Equal', 'Where', 'IsNaN', 'Where']);
+    // float32 with a step that is not a power of two: guess, correct against thresholds, look up.
+    expect(fakeQuantLowering(uniformInt({ bits: 8, symmetric: true, scale: 0.1 })).nodes.map((n) => n.op)).toEqual([
+      'IsNaN', 'Where', 'Div', 'Round', 'Clip', 'Sub', 'Cast', 'Gather', 'Less', 'Cast', 'Gather', 'LessOrEqual', 'Cast', 'Sub', 'Add', 'Gather', 'Where',
+    ]);
     expect(fakeQuantLowering(bfloat16).nodes).toEqual([
       { op: 'Cast', inputs: ['x'], output: 'narrowed', attrs: { to: 16 } },
       { op: 'Cast', inputs: ['narrowed'], output: 'y', attrs: { to: 1 } },
@@ -109,6 +129,7 @@ describe('fake-quant lowering as data', () => {
   it('refuses what it cannot lower, in one line', () => {
     expect(() => fakeQuantLowering(posit(16, 1))).toThrow('fakeQuantLowering(posit<16,1>): a lookup lowering takes at most 4096 values (this format has 65535)');
     expect(() => fakeQuantLowering(posit(12, 4))).toThrow(/is not a float32; lower into a float64 graph/);
+    expect(() => fakeQuantLowering(uniformInt({ bits: 20, symmetric: true, scale: 0.1 }))).toThrow('fakeQuantLowering: a float32 lowering of a 1048575-level grid with step 0.1 (not a power of two) needs a table of at most 65536 codes; lower into a float64 graph');
   });
 });
 
