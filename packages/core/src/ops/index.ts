@@ -4,12 +4,13 @@ import { elementwiseOps } from './elementwise.js';
 import { linalgOps } from './linalg.js';
 import { nnOps } from './nn.js';
 import { quantOps } from './quant.js';
+import { randomOps } from './random.js';
 import { rnnOps } from './rnn.js';
 import { reduceOps } from './reduce.js';
 import { shapeOps } from './shape.js';
 
 // Each op file exports an array of schemas; add new files here. One op = one entry in one file.
-const groups: OpSchema[][] = [elementwiseOps, linalgOps, nnOps, reduceOps, shapeOps, controlOps, quantOps, rnnOps];
+const groups: OpSchema[][] = [elementwiseOps, linalgOps, nnOps, reduceOps, shapeOps, controlOps, quantOps, rnnOps, randomOps];
 
 let standard: OpRegistry | undefined;
 
