@@ -1,9 +1,9 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Tensor } from '@tessera/core';
+import { Tensor, interpret } from '@tessera/core';
 import { loadImageClassification, sampleSubset, type Dataset } from '@tessera/data';
-import { buildMlp } from '@tessera/models';
+import { buildLeNet5, buildMlp } from '@tessera/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adam, adamw, momentum, sgd, type Optimizer } from './optimizers.js';
 import { cosine, linearWarmup } from './schedules.js';
@@ -158,6 +158,28 @@ describe('Trainer on onnxruntime-node', () => {
     expect(bitsEqual(after.get('fc2.weight')!, before.get('fc2.weight')!)).toBe(true);
     expect(bitsEqual(after.get('fc1.weight')!, before.get('fc1.weight')!)).toBe(false);
     expect(t.lrAt(0)).toEqual([0, 0.1]);
+  });
+});
+
+describe('BatchNorm with batch statistics', () => {
+  it('updates running mean and unbiased variance like torch.nn.BatchNorm (momentum 0.1)', async () => {
+    const forward = buildLeNet5({ batchNorm: true }, { batchNorm: 'batch-stats', seed: 4 });
+    const t = await Trainer.create({ forward, batchSize: 16, optimizer: sgd({ lr: 0.05 }), seed: 1 });
+    const batch = [...t.batches(train, 0)][0]!;
+    const stats = t.trainingGraph.batchNormStats;
+    expect(stats.map((s) => s.layer)).toEqual(['bn1', 'bn2']);
+    const ref = interpret(forward, { x: batch.x }, { fetches: [stats[0]!.mean, stats[0]!.variance] });
+    await t.step(batch);
+    const rm = t.parameters().get('bn1.running_mean')!.data as Float32Array;
+    const rv = t.parameters().get('bn1.running_var')!.data as Float32Array;
+    const n = 16 * 28 * 28;
+    const mean = ref[stats[0]!.mean]!.toFloat64();
+    const variance = ref[stats[0]!.variance]!.toFloat64();
+    for (let c = 0; c < 6; c++) {
+      expect(rm[c]!).toBeCloseTo(0.1 * mean[c]!, 5);
+      expect(rv[c]!).toBeCloseTo(0.9 + 0.1 * variance[c]! * (n / (n - 1)), 5);
+    }
+    expect(t.trainingGraph.slots.some((s) => s.param.includes('running'))).toBe(false);
   });
 });
 

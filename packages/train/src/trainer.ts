@@ -62,6 +62,8 @@ export interface TrainerOptions {
   hooks?: TrainHooks;
   /** Sharpness-aware minimisation: two gradient evaluations per step (perturb by rho·g/‖g‖, re-grad, update). */
   sam?: { rho: number };
+  /** Running-statistics momentum of batch-statistics BatchNorm layers (PyTorch's convention, default 0.1). */
+  batchNormMomentum?: number;
 }
 
 export interface EngineAccounting extends Accounting {
@@ -252,7 +254,11 @@ export class Trainer {
         feeds[s.eps!] = new Tensor('float32', s.shape, e);
       }
     }
-    const res = await session.run(feeds, [train.lossOutput, train.forwardOutputs[0]!, ...train.slots.flatMap((s) => [s.next, ...s.stateNext])]);
+    const res = await session.run(feeds, [
+      train.lossOutput, train.forwardOutputs[0]!, ...train.slots.flatMap((s) => [s.next, ...s.stateNext]),
+      ...train.batchNormStats.flatMap((s) => [s.mean, s.variance]),
+    ]);
+    this.updateRunningStats(res);
     for (const s of train.slots) {
       this.slotValues.set(s.input, res[s.next]!);
       this.slotStates.set(s.input, s.stateNext.map((n) => res[n]!));
@@ -268,6 +274,22 @@ export class Trainer {
   }
 
   private stepsPerEpochHint = 0;
+
+  /** running = (1 − m)·running + m·batch, with the unbiased batch variance (torch.nn.BatchNorm's update). */
+  private updateRunningStats(res: Record<string, Tensor>): void {
+    const m = this.opts.batchNormMomentum ?? 0.1;
+    for (const s of this.compiled.train.batchNormStats) {
+      const upd = (name: string, batch: Tensor, factor: number) => {
+        const old = this.params.get(name)!.data as Float32Array;
+        const b = batch.data as Float32Array;
+        const next = new Float32Array(old.length);
+        for (let i = 0; i < old.length; i++) next[i] = (1 - m) * old[i]! + m * b[i]! * factor;
+        this.params.set(name, new Tensor('float32', this.params.get(name)!.shape, next));
+      };
+      upd(s.runningMean, res[s.mean]!, 1);
+      upd(s.runningVar, res[s.variance]!, s.count / Math.max(1, s.count - 1));
+    }
+  }
 
   /** Batches of one epoch, in the order fixed by (seed, epoch); the incomplete last batch is dropped. */
   *batches(data: Examples, epoch: number): Generator<Batch> {

@@ -56,6 +56,17 @@ export interface Slot {
   eps?: string;
 }
 
+/** Where a batch-statistics BatchNorm layer keeps its statistics (as @tessera/models records them). */
+export interface BatchNormStatRef {
+  layer: string;
+  mean: string;
+  variance: string;
+  runningMean: string;
+  runningVar: string;
+  /** Elements averaged per channel (N·H·W) for the unbiased running variance. */
+  count: number;
+}
+
 /** A frozen slice: the constant part of a partly frozen parameter. */
 export interface FrozenPart {
   param: string;
@@ -76,6 +87,8 @@ export interface TrainingGraph {
   forwardOutputs: string[];
   /** Learning-rate input per parameter group. */
   lrInputs: string[];
+  /** Batch-statistics BatchNorm layers (forward.meta 'batchNormStats'): their batch mean/variance are outputs. */
+  batchNormStats: BatchNormStatRef[];
   scalarInputs: string[];
   optimizerStateSlots: readonly string[];
 }
@@ -207,7 +220,7 @@ export function buildTrainingGraph(spec: TrainingGraphSpec): TrainingGraph {
   }
 
   if (spec.forwardOnly) {
-    return { graph: g, slots, frozen, frozenParts, dataInputs, lossOutput: '', forwardOutputs, lrInputs: [], scalarInputs: [], optimizerStateSlots: [] };
+    return { graph: g, slots, frozen, frozenParts, dataInputs, lossOutput: '', forwardOutputs, lrInputs: [], scalarInputs: [], optimizerStateSlots: [], batchNormStats: [] };
   }
   // Loss.
   const outs = g.outputs.map((o) => o);
@@ -270,6 +283,19 @@ export function buildTrainingGraph(spec: TrainingGraphSpec): TrainingGraph {
   g.addOutput(lossV);
   for (const name of forwardOutputs) g.addOutput(g.value(name)!);
 
+  const batchNormStats: BatchNormStatRef[] = [];
+  const bn = spec.forward.meta.get('batchNormStats') as Omit<BatchNormStatRef, 'count'>[] | undefined;
+  for (const s of bn ?? []) {
+    const mean = g.value(s.mean);
+    const variance = g.value(s.variance);
+    const x = mean?.producer?.inputs[0];
+    if (!mean || !variance || !x?.shape) continue;
+    const xs = x.shape as number[];
+    const count = xs.reduce((a, d, i) => (i === 1 ? a : a * d), 1);
+    g.addOutput(mean);
+    g.addOutput(variance);
+    batchNormStats.push({ layer: s.layer, mean: s.mean, variance: s.variance, runningMean: s.runningMean, runningVar: s.runningVar, count });
+  }
   const lrInputs: string[] = [];
   const scalarInputs: string[] = [];
   if (spec.gradientsOnly || spec.perturbInputs) {
@@ -316,7 +342,7 @@ export function buildTrainingGraph(spec: TrainingGraphSpec): TrainingGraph {
   }
   return {
     graph: g, slots, frozen, frozenParts, dataInputs, lossOutput: lossV.name, forwardOutputs, lrInputs, scalarInputs,
-    optimizerStateSlots: spec.gradientsOnly ? [] : spec.optimizer.stateSlots,
+    optimizerStateSlots: spec.gradientsOnly ? [] : spec.optimizer.stateSlots, batchNormStats,
   };
 }
 
