@@ -43,7 +43,7 @@ afterAll(async () => {
 
 describe('tessera CLI: bad input is one line and exit code 2', () => {
   it('has --help for every command', async () => {
-    for (const c of ['run', 'check', 'plugins', 'report', 'new']) {
+    for (const c of ['run', 'check', 'plugins', 'report', 'new', 'schema']) {
       const r = await cli(c, '--help');
       expect(r.code).toBe(0);
       expect(r.out).toMatch(new RegExp(`^Usage: tessera ${c}`));
@@ -87,7 +87,7 @@ describe('tessera CLI: bad input is one line and exit code 2', () => {
     const bad = join(dir, 'bad.json');
     await writeFile(bad, '{ "name": ');
     expect(await cli('run', bad)).toMatchObject({ code: 2, err: expect.stringMatching(/bad\.json: not valid JSON/) });
-    expect(await cli('frobnicate')).toMatchObject({ code: 2, err: "tessera: unknown command 'frobnicate'; valid: run, check, plugins, report, new (tessera --help)\n" });
+    expect(await cli('frobnicate')).toMatchObject({ code: 2, err: "tessera: unknown command 'frobnicate'; valid: run, check, plugins, report, new, schema (tessera --help)\n" });
     expect(await cli('run', bad, '--fast')).toMatchObject({ code: 2, err: expect.stringMatching(/^tessera: run: Unknown option '--fast'/) });
     expect(await cli('check', join(dir, 'm.onnx'))).toMatchObject({ code: 2, err: expect.stringMatching(/check: --target is required; valid: analog-imc, asic-45nm/) });
     expect(await cli('report', join(dir, 'nowhere'))).toMatchObject({ code: 2 });
@@ -140,6 +140,14 @@ describe('tessera CLI: commands', () => {
     const r = await cli('plugins');
     expect(r.out).toMatch(/^core@0\.1\.0 {2}\(built-in, api \^0\.1\.0\)\n {2}passes {6}quantize-uniform\n {2}procedures {2}train, evaluate, check-targets, cost, export-onnx, evaluate-onnx-web\n/);
     expect(r.out).toContain('tessera-plugin-weight-clip@1.0.0  (workspace, examples/third-party-plugin, api ^0.1.0)');
+  });
+
+  it('schema describes the built-in steps with their option defaults', async () => {
+    const r = await cli('schema');
+    const s = JSON.parse(r.out);
+    const q = s.properties.steps.items.anyOf.find((a: { properties: { use: { const: string } } }) => a.properties.use.const === 'quantize-uniform');
+    expect(q.properties.options.properties.bits).toMatchObject({ type: 'integer', default: 8, minimum: 2, maximum: 8 });
+    expect(s.properties.targets.items.enum).toContain('asic-45nm');
   });
 
   it('new plugin scaffolds a package in the given workspace', async () => {

@@ -10,7 +10,7 @@ import type { Diagnostic } from '@tessera/core';
 import { loadModel } from '@tessera/onnx';
 import {
   collectContributions, corePlugin, discoverPlugins, findWorkspaceRoot, loadPlugin, loadPluginFrom, PipelineConfigError,
-  readPipelineFile, readReport, runPipeline, runRegistry, PluginLoadError, renderReportHtml, CORE_API_VERSION, type Plugin,
+  readPipelineFile, readReport, runPipeline, runRegistry, PluginLoadError, renderReportHtml, CORE_API_VERSION, pipelineJsonSchema, type Plugin,
 } from '@tessera/pipeline';
 import { artefactSummary, progressPrinter, type Io } from './progress.js';
 
@@ -30,6 +30,7 @@ Commands:
   plugins                            list installed plugins and what they contribute
   report <run-dir>                   redraw a run's report.html and print its numbers
   new plugin <name>                  scaffold a plugin package under plugins/<name>
+  schema                             print the JSON Schema of pipeline configs (for editors)
 
 Run 'tessera <command> --help' for a command's options.`,
   run: `Usage: tessera run <pipeline.json> [options]
@@ -70,6 +71,16 @@ Redraws <run-dir>/report.html from report.json and prints each step's numbers.
 
 Options:
   -h, --help      show this help`,
+  schema: `Usage: tessera schema [options]
+
+Prints the JSON Schema of pipeline configs: every step of the built-in and the given plugins with
+its options (types, defaults, ranges), and the known targets, datasets and models. Save it and
+point a pipeline's "$schema" at it for completion and checking in editors.
+
+Options:
+  --plugin <spec>   include a plugin's steps (package name or path; repeatable)
+  --out <file>      write to a file instead of stdout
+  -h, --help        show this help`,
   new: `Usage: tessera new plugin <name> [options]
 
 Scaffolds plugins/<name> (package @tessera/plugin-<name>): src/index.ts with definePlugin, a test,
@@ -278,6 +289,20 @@ async function cmdNew(args: string[], io: Io): Promise<number> {
   }
 }
 
+async function cmdSchema(args: string[], io: Io): Promise<number> {
+  const { values } = parse('schema', args, { plugin: { type: 'string', multiple: true }, out: { type: 'string' } });
+  if (values.help) return help(io, 'schema');
+  const plugins: Plugin[] = [corePlugin];
+  for (const spec of (values.plugin as string[] | undefined) ?? []) plugins.push(await loadPlugin(spec, process.cwd()).catch((e: Error) => Promise.reject(new UsageError(`--plugin ${spec}: ${e.message}`))));
+  const text = `${JSON.stringify(pipelineJsonSchema(collectContributions(plugins)), null, 2)}\n`;
+  if (values.out) {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(resolve(values.out as string), text);
+    io.out(`wrote ${values.out}\n`);
+  } else io.out(text);
+  return 0;
+}
+
 function help(io: Io, which: string): number {
   io.out(`${HELP[which]}\n`);
   return 0;
@@ -306,8 +331,10 @@ export async function main(argv: string[], io: Io, signal: AbortSignal = new Abo
         return await cmdReport(rest, io);
       case 'new':
         return await cmdNew(rest, io);
+      case 'schema':
+        return await cmdSchema(rest, io);
       default:
-        throw new UsageError(`unknown command '${command}'; valid: run, check, plugins, report, new (tessera --help)`);
+        throw new UsageError(`unknown command '${command}'; valid: run, check, plugins, report, new, schema (tessera --help)`);
     }
   } catch (e) {
     if (e instanceof UsageError || e instanceof PluginLoadError) {
