@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Tensor, interpret } from '@tessera/core';
+import { GraphBuilder, Tensor, interpret } from '@tessera/core';
 import { loadImageClassification, sampleSubset, type Dataset } from '@tessera/data';
 import { buildLeNet5, buildMlp } from '@tessera/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -150,6 +150,33 @@ describe('Trainer on onnxruntime-node', () => {
     expect(existsSync(path)).toBe(true);
   });
 
+  it('draws dropout masks from (seed, step): a resumed run with dropout is bit-identical too', async () => {
+    const withDropout = () => {
+      const g = mlp([64]);
+      const b = new GraphBuilder(g);
+      const h = g.nodes.find((n) => n.op === 'Relu')!.output(0);
+      const uses = [...h.uses];
+      b.insertionPoint = uses[0]!.node;
+      const d = b.op('Dropout', [h, b.constant(0.3)], {}, { name: 'drop' });
+      b.insertionPoint = undefined;
+      for (const u of uses) u.node.setInput(u.index, d);
+      return g;
+    };
+    const opts = { forward: withDropout(), optimizer: adamw({ lr: 1e-3 }) };
+    const straight = await trainer(opts);
+    expect(straight.trainingGraph.dropoutMasks.map((m) => m.shape)).toEqual([[128, 64]]);
+    await straight.fit(train, { epochs: 1, maxSteps: 6, progress: false });
+    const first = await trainer(opts);
+    await first.fit(train, { epochs: 1, maxSteps: 3, progress: false });
+    await first.saveCheckpoint(join(dir, 'dropout.ckpt'));
+    const resumed = await trainer(opts);
+    await resumed.loadCheckpoint(join(dir, 'dropout.ckpt'));
+    await resumed.fit(train, { epochs: 1, maxSteps: 6, progress: false });
+    for (const [name, p] of straight.parameters()) expect(bitsEqual(resumed.parameters().get(name)!, p), name).toBe(true);
+    // The evaluation graph has no dropout.
+    expect((await straight.evaluate(test)).accuracy).toBeGreaterThan(0.3);
+  });
+
   it('applies per-group learning rates (a group with lr 0 does not move)', async () => {
     const t = await trainer({ optimizer: sgd({ lr: 0.1 }), groups: [{ params: /^fc2\./, lr: 0 }] });
     const before = t.parameters();
@@ -203,6 +230,31 @@ describe('optimizer update subgraphs match their formulas', () => {
       expect(worst).toBeLessThan(1e-3);
     });
   }
+});
+
+describe('Hessian tools on a trained graph', () => {
+  it('Hutchinson restricted to one layer matches that block\'s exact trace; power iteration bounds the Rayleigh quotients in magnitude', async () => {
+    const t = await Trainer.create({ forward: buildMlp({ hidden: [8], activation: 'tanh' }, { seed: 2 }), batchSize: 256, optimizer: sgd({ lr: 0 }), seed: 1 });
+    const batch = [...t.batches(train, 0)][0]!;
+    const h = t.hessian(batch);
+    // Exact trace of the fc2.bias block (softmax cross-entropy: Σ_n (diag(p) − ppᵀ)/N) from unit-vector HVPs.
+    const mask = t.slotMask(['fc2.bias']);
+    let exact = 0;
+    for (let i = 0; i < mask.length; i++) {
+      if (!mask[i]) continue;
+      const e = new Float64Array(mask.length);
+      e[i] = 1;
+      exact += (await h.hvp(e))[i]!;
+    }
+    const est = await h.trace({ probes: 64, seed: 3, params: ['fc2.bias'] });
+    if (process.env.TESSERA_REPORT) console.log(`fc2.bias block trace: exact ${exact.toFixed(5)}, Hutchinson(64) ${est.trace.toFixed(5)}`);
+    expect(Math.abs(est.trace - exact) / exact).toBeLessThan(0.05);
+    const top = await h.topEigenvalue({ iterations: 20, seed: 4 });
+    const n = t.flatTrainable().length;
+    const full = await h.trace({ probes: 4, seed: 5 });
+    // Power iteration converges to the eigenvalue of largest magnitude, which bounds every |vᵀHv|/‖v‖².
+    for (const s of full.samples) expect(Math.abs(s / n)).toBeLessThanOrEqual(Math.abs(top.eigenvalue) * 1.05);
+  });
 });
 
 describe('SAM', () => {

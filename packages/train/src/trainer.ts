@@ -240,6 +240,7 @@ export class Trainer {
       feeds[s.input] = this.slotValues.get(s.input)!;
       s.stateInputs.forEach((n, k) => (feeds[n] = this.slotStates.get(s.input)![k]!));
     }
+    for (const d of train.dropoutMasks) feeds[d.input] = dropoutMask(this.seed, this.stepCount, d);
     if (this.opts.sam) {
       // First gradient at p (eps = 0), then the update with the gradient at p + rho·g/‖g‖.
       for (const s of train.slots) feeds[s.eps!] = Tensor.zeros('float32', s.shape);
@@ -364,6 +365,7 @@ export class Trainer {
     }
     const { tg, session } = this.gradCompiled;
     const feeds = this.dataFeeds(tg, batch);
+    for (const d of tg.dropoutMasks) feeds[d.input] = dropoutMask(this.seed, this.stepCount, d);
     let off = 0;
     for (const s of tg.slots) {
       const cur = this.slotValues.get(s.input)!;
@@ -378,6 +380,20 @@ export class Trainer {
     return out;
   }
 
+  /** 1 at the flat positions (flatTrainable order) of the given parameters' trainable parts. */
+  slotMask(params: readonly string[]): Uint8Array {
+    const slots = this.compiled.train.slots;
+    for (const p of params) if (!slots.some((s) => s.param === p)) throw new Error(`slotMask: '${p}' is not trainable here (trainable: ${slots.map((s) => s.param).join(', ')})`);
+    const mask = new Uint8Array(slots.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0));
+    let off = 0;
+    for (const s of slots) {
+      const n = s.shape.reduce((x, y) => x * y, 1);
+      if (params.includes(s.param)) mask.fill(1, off, off + n);
+      off += n;
+    }
+    return mask;
+  }
+
   /** Flat trainable values (slots concatenated, in trainingGraph.slots order). */
   flatTrainable(): Float64Array {
     const parts = this.compiled.train.slots.map((s) => this.slotValues.get(s.input)!.data as Float32Array);
@@ -390,14 +406,15 @@ export class Trainer {
   /** Hessian tools on one fixed batch (B2): HVP by central differences of gradients, Hutchinson trace, top eigenvalue. */
   hessian(batch: Examples): {
     hvp(v: Float64Array): Promise<Float64Array>;
-    trace(opts: { probes?: number; seed: number; mask?: Uint8Array }): Promise<{ trace: number; samples: number[] }>;
+    /** Hutchinson trace; `params` restricts the probes to those parameters (one layer's Tr(H_l)). */
+    trace(opts: { probes?: number; seed: number; params?: readonly string[] }): Promise<{ trace: number; samples: number[] }>;
     topEigenvalue(opts: { iterations?: number; seed: number }): Promise<{ eigenvalue: number; vector: Float64Array }>;
   } {
     const theta = this.flatTrainable();
     const hvp = (v: Float64Array) => hvpCentral((th) => this.gradientAt(batch, th), theta, v);
     return {
       hvp,
-      trace: (o) => hutchinsonTrace(hvp, theta.length, { probes: o.probes, rng: new Rng(o.seed), mask: o.mask }),
+      trace: (o) => hutchinsonTrace(hvp, theta.length, { probes: o.probes, rng: new Rng(o.seed), mask: o.params ? this.slotMask(o.params) : undefined }),
       topEigenvalue: (o) => topEigenvalue(hvp, theta.length, { iterations: o.iterations, rng: new Rng(o.seed) }),
     };
   }
@@ -438,6 +455,17 @@ export class Trainer {
     this.msPerStep.length = 0;
     this.msPerStep.push(...h.msPerStep);
   }
+}
+
+/** The keep-mask of one dropout layer at one step: a function of (seed, step, layer) only. */
+function dropoutMask(seed: number, step: number, d: { input: string; shape: number[]; ratio: number }): Tensor {
+  let h = 0;
+  for (const ch of d.input) h = (Math.imul(h, 31) + ch.charCodeAt(0)) >>> 0;
+  const rng = new Rng(seed).fork(step * 7919 + h);
+  const n = d.shape.reduce((a, c) => a * c, 1);
+  const m = new Float32Array(n);
+  for (let i = 0; i < n; i++) m[i] = rng.uniform() < d.ratio ? 0 : 1;
+  return new Tensor('float32', d.shape, m);
 }
 
 /** Optimizer state k of a slot after a recompile: rows that were trainable before keep theirs. */

@@ -1,5 +1,5 @@
 import {
-  GraphBuilder, Tensor, grad, inferNode, isFloatDType, standardOps, type Graph, type Node, type OpRegistry, type Value,
+  GraphBuilder, Tensor, constantOf, grad, inferNode, isFloatDType, standardOps, type Graph, type Node, type OpRegistry, type Value,
 } from '@tessera/core';
 import type { Optimizer } from './optimizers.js';
 import { takeAlong } from './tensor-util.js';
@@ -89,6 +89,8 @@ export interface TrainingGraph {
   lrInputs: string[];
   /** Batch-statistics BatchNorm layers (forward.meta 'batchNormStats'): their batch mean/variance are outputs. */
   batchNormStats: BatchNormStatRef[];
+  /** Dropout layers rewritten to `x · mask · 1/(1−ratio)` with the keep-mask fed each step (seeded in JS). */
+  dropoutMasks: { input: string; shape: number[]; ratio: number }[];
   scalarInputs: string[];
   optimizerStateSlots: readonly string[];
 }
@@ -219,8 +221,9 @@ export function buildTrainingGraph(spec: TrainingGraphSpec): TrainingGraph {
     g.removeInitializer(`${name}__init`);
   }
 
+  const dropoutMasks = rewriteDropout(b, !spec.forwardOnly);
   if (spec.forwardOnly) {
-    return { graph: g, slots, frozen, frozenParts, dataInputs, lossOutput: '', forwardOutputs, lrInputs: [], scalarInputs: [], optimizerStateSlots: [], batchNormStats: [] };
+    return { graph: g, slots, frozen, frozenParts, dataInputs, lossOutput: '', forwardOutputs, lrInputs: [], scalarInputs: [], optimizerStateSlots: [], batchNormStats: [], dropoutMasks: [] };
   }
   // Loss.
   const outs = g.outputs.map((o) => o);
@@ -342,8 +345,37 @@ export function buildTrainingGraph(spec: TrainingGraphSpec): TrainingGraph {
   }
   return {
     graph: g, slots, frozen, frozenParts, dataInputs, lossOutput: lossV.name, forwardOutputs, lrInputs, scalarInputs,
-    optimizerStateSlots: spec.gradientsOnly ? [] : spec.optimizer.stateSlots, batchNormStats,
+    optimizerStateSlots: spec.gradientsOnly ? [] : spec.optimizer.stateSlots, batchNormStats, dropoutMasks,
   };
+}
+
+/**
+ * Dropout in a training graph multiplies by a keep-mask fed each step (drawn in JS from the run's
+ * seed and the step, so a resumed run draws the same masks); evaluation graphs drop it.
+ */
+function rewriteDropout(b: GraphBuilder, training: boolean): { input: string; shape: number[]; ratio: number }[] {
+  const g = b.graph;
+  const masks: { input: string; shape: number[]; ratio: number }[] = [];
+  for (const n of g.nodes) {
+    if (n.op !== 'Dropout' || n.domain !== '') continue;
+    const x = n.inputs[0]!;
+    const ratioT = n.inputs[1] ? constantOf(n.inputs[1]) : undefined;
+    if (n.inputs[1] && !ratioT) throw new Error(`${n.describe()}: the dropout ratio must be a constant`);
+    const ratio = ratioT ? ratioT.getFlat(0) : 0.5;
+    let y: Value = x;
+    if (training && ratio > 0) {
+      const shape = x.shape as number[];
+      const mask = g.addInput(g.uniqueName(`${n.name}__mask`), { dtype: x.dtype!, shape: [...shape] });
+      b.insertionPoint = n;
+      y = b.op('Mul', [b.op('Mul', [x, mask]), b.constant(Tensor.scalar(1 / (1 - ratio), x.dtype!), x.dtype!, 'dropout_scale')]);
+      b.insertionPoint = undefined;
+      masks.push({ input: mask.name, shape: [...shape], ratio });
+    }
+    if (n.outputs[1] && n.outputs[1].uses.size > 0) throw new Error(`${n.describe()}: its mask output is used; dropout masks are fed by the trainer`);
+    n.output(0).replaceAllUsesWith(y);
+    g.removeNode(n);
+  }
+  return masks;
 }
 
 function shapeWith(shape: readonly number[], axis: number, n: number): number[] {
