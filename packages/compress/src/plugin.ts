@@ -1,0 +1,41 @@
+import { CORE_API_VERSION, definePass, definePlugin } from '@tessera/pipeline';
+import { PruneOptionsSchema, QuantizeOptionsSchema } from './options.js';
+import { pruneMagnitude } from './prune.js';
+import { quantizeWeights } from './quantize.js';
+
+/** `prune-magnitude` pipeline step: one-shot unstructured magnitude pruning. */
+export const pruneMagnitudePass = definePass({
+  name: 'prune-magnitude',
+  description: 'one-shot unstructured magnitude pruning of Conv/MatMul/Gemm weights to a sparsity (global or per layer), no fine-tuning',
+  options: PruneOptionsSchema.extend({ sparsity: PruneOptionsSchema.shape.sparsity.default(0.5) }),
+  searchSpace: { sparsity: { kind: 'float', min: 0.1, max: 0.95 } },
+  run(graph, o, ctx) {
+    const r = pruneMagnitude(graph, o);
+    ctx.record({ prune: { scope: r.scope, target: r.target, sparsity: r.sparsity, zeros: r.zeros, size: r.size, layers: r.layers } });
+    return graph;
+  },
+});
+
+/** `quantize-weights` pipeline step: symmetric uniform per-channel fake-quant weights at b bits. */
+export const quantizeWeightsPass = definePass({
+  name: 'quantize-weights',
+  description: 'post-training symmetric uniform quantization of Conv/MatMul/Gemm weights at 2..16 bits (per output channel by default), as fake-quant float weights carrying the int format',
+  options: QuantizeOptionsSchema.extend({ bits: QuantizeOptionsSchema.shape.bits.default(8) }),
+  searchSpace: { bits: { kind: 'choice', values: [2, 3, 4, 8] } },
+  run(graph, o, ctx) {
+    const r = quantizeWeights(graph, o);
+    ctx.record({ quantize: { bits: r.bits, perChannel: r.perChannel, format: r.format, layers: r.layers.map((l) => ({ name: l.name, maxError: l.maxError })) } });
+    return graph;
+  },
+});
+
+/** The compression passes as a plugin, so pipelines can `use` them (list '@tessera/compress' in `plugins`). */
+export const compressPlugin = definePlugin({
+  name: '@tessera/compress',
+  version: '0.1.0',
+  api: `^${CORE_API_VERSION}`,
+  description: 'post-training compression passes: prune-magnitude, quantize-weights',
+  passes: [pruneMagnitudePass, quantizeWeightsPass],
+});
+
+export default compressPlugin;
