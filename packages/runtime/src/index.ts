@@ -8,6 +8,6 @@ export { ortErrorMessage } from './errors.js';
 export { fromOrtTensor, toOrtTensor } from './tensor-convert.js';
 export { tensorMismatch, type Tolerance } from './compare.js';
 export {
-  runConformance, formatReport, listCases, KNOWN_FAILURES, CONFORMANCE_TOLERANCE, MISSING_TESTDATA, ONNX_NODE_TESTS,
+  runConformance, formatReport, listCases, KNOWN_FAILURES, RANDOM_OPS, CONFORMANCE_TOLERANCE, MISSING_TESTDATA, ONNX_NODE_TESTS,
   type CaseResult, type ConformanceOptions, type ConformanceReport, type OpSummary, type PathResult, type Status,
 } from './conformance.js';
