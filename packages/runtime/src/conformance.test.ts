@@ -19,7 +19,7 @@ describe('ONNX backend node tests', () => {
     const undeclared = [...new Set(report.cases.flatMap((c) => c.undeclared))].sort();
     console.log(`undeclared (${report.totals.reference.undeclared} cases, ${undeclared.length} ops): ${undeclared.join(', ')}`);
     expect(report.cases.length).toBe(cases.length);
-    // Guards against a silently broken onnxruntime path (859 of 932 pass with onnxruntime-node 1.30).
+    // Guards against a silently broken onnxruntime path (865 of 932 pass with onnxruntime-node 1.30).
     expect(report.totals.ortOriginal.pass).toBeGreaterThanOrEqual(850);
     expect(report.referenceFailures.map((c) => line(c, 'reference'))).toEqual([]);
     expect(report.roundTripRegressions.map((c) => line(c, 'ortRoundTrip'))).toEqual([]);
