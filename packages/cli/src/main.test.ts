@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -91,6 +91,29 @@ describe('tessera CLI: bad input is one line and exit code 2', () => {
     expect(await cli('run', bad, '--fast')).toMatchObject({ code: 2, err: expect.stringMatching(/^tessera: run: Unknown option '--fast'/) });
     expect(await cli('check', join(dir, 'm.onnx'))).toMatchObject({ code: 2, err: expect.stringMatching(/check: --target is required; valid: analog-imc, asic-45nm/) });
     expect(await cli('report', join(dir, 'nowhere'))).toMatchObject({ code: 2 });
+  });
+
+  it('Ctrl-C stops the real executable with exit 130 and keeps the finished steps cached', async () => {
+    const p = await writeConfig('long.json', pipeline({ name: 'long', steps: [{ use: 'quantize-uniform' }, { use: 'train', options: { epochs: 500, batchSize: 32 } }] }));
+    // One process (tsx as a loader), so that the signal reaches the CLI itself rather than tsx's relay.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'packages/cli/src/bin.ts', 'run', p], { cwd: repo });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const code = await new Promise<number | null>((done) => {
+      child.stdout.on('data', (d) => {
+        out += d;
+        // Interrupt once the first step is done and training has started.
+        if (/done {4}quantize-uniform/.test(out) && !child.killed) child.kill('SIGINT');
+      });
+      child.on('close', (c) => done(c));
+    });
+    expect(code).toBe(130);
+    expect(err).toMatch(/stopping after the running step/);
+    expect(err).toMatch(/cancelled; finished steps are cached/);
+    const entries = (await readdir(join(dir, 'runs/long/.cache'))).filter((e) => !e.startsWith('.'));
+    expect(entries).toHaveLength(1);
+    expect(JSON.parse(await readFile(join(dir, 'runs/long/report.json'), 'utf8')).status).toBe('cancelled');
   });
 
   it('the real executable exits 2 with one line (spawned through tsx from the repository root)', () => {

@@ -71,7 +71,7 @@ export function progressPrinter(io: Io, opts: { quiet?: boolean } = {}): (e: Run
           io.out(`\r\x1b[2K  ${e.stepId} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(pct).padStart(3)}% ${e.label ?? ''} ${e.done}/${e.total}`);
           barShown = true;
         } else {
-          const prev = lastPct.get(e.stepId) ?? -10;
+          const prev = lastPct.get(e.stepId) ?? -25;
           if (pct >= prev + 25 || (e.done === e.total && prev < 100)) {
             lastPct.set(e.stepId, pct);
             line(`    ${e.stepId}: ${pct}% (${e.done}/${e.total}${e.label ? ` ${e.label}` : ''})`);

@@ -30,13 +30,13 @@ describe('pipeline config validation', () => {
 
   it('names an unknown step and lists the valid ones', async () => {
     expect(await problems({ ...good, steps: [{ use: 'scale-weights' }, { use: 'quantise' }] })).toEqual([
-      "steps[1].use: unknown step 'quantise'; valid: measure, scale-weights, slow",
+      "steps[1].use: unknown step 'quantise'; valid: make-model, measure, scale-weights, slow",
     ]);
   });
 
   it('suggests the closest name for a typo', async () => {
     expect(await problems({ ...good, steps: [{ use: 'scale-weight' }] })).toEqual([
-      "steps[0].use: unknown step 'scale-weight' (did you mean 'scale-weights'?); valid: measure, scale-weights, slow",
+      "steps[0].use: unknown step 'scale-weight' (did you mean 'scale-weights'?); valid: make-model, measure, scale-weights, slow",
     ]);
   });
 

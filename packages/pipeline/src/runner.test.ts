@@ -107,10 +107,21 @@ describe('runPipeline', () => {
   it('gives each run its own container: plugins of one run are invisible to another', () => {
     const a = createRunContainer({ plugins: [affinePlugin().plugin], seed: 1, logger: console, progress: { update() {} } });
     const b = createRunContainer({ plugins: [], seed: 1, logger: console, progress: { update() {} } });
-    expect([...a.container.resolve<Map<string, unknown>>(TOKENS.Steps).keys()].sort()).toEqual(['measure', 'scale-weights', 'slow']);
+    expect([...a.container.resolve<Map<string, unknown>>(TOKENS.Steps).keys()].sort()).toEqual(['make-model', 'measure', 'scale-weights', 'slow']);
     expect(b.container.resolve<Map<string, unknown>>(TOKENS.Steps).size).toBe(0);
     expect(a.registry.has('Scale', 'tessera.test')).toBe(true);
     expect(b.registry.has('Scale', 'tessera.test')).toBe(false);
+  });
+
+  it('model: { from } takes the graph a procedure builds; a pass before it has no graph and says so', async () => {
+    const dir = await tmp();
+    const { plugin } = affinePlugin();
+    const r = await runPipeline(config({ model: { from: 'build' }, steps: [{ id: 'build', use: 'make-model', options: { width: 3 } }, { use: 'scale-weights', options: { factor: 2 } }, { use: 'measure' }] }), { configDir: dir, plugins: [plugin] });
+    expect(r.report.model.source).toBe("from step 'build'");
+    expect(r.report.steps[2]!.artefacts.weightSum).toBe(12);
+    await expect(runPipeline(config({ model: { from: 'build' }, steps: [{ use: 'scale-weights' }, { id: 'build', use: 'make-model' }] }), { configDir: dir, plugins: [plugin] })).rejects.toThrow(
+      "steps[0] 'scale-weights' (scale-weights from @tessera/plugin-affine-fixture): this pass needs a graph, but the model comes from step 'build' and no earlier step produced one",
+    );
   });
 
   it('a failing step names the step and its plugin, and the report says failed', async () => {

@@ -10,8 +10,8 @@ describe('pipelineJsonSchema', () => {
       required: string[];
     };
     const steps = s.properties.steps!.items!.anyOf!;
-    expect(steps.map((a) => a.properties.use)).toEqual([{ const: 'measure' }, { const: 'scale-weights' }, { const: 'slow' }]);
-    expect(steps[1]!.properties.options).toMatchObject({ type: 'object', properties: { factor: { type: 'number', default: 2 } }, additionalProperties: false });
+    expect(steps.map((a) => a.properties.use)).toEqual([{ const: 'make-model' }, { const: 'measure' }, { const: 'scale-weights' }, { const: 'slow' }]);
+    expect(steps[2]!.properties.options).toMatchObject({ type: 'object', properties: { factor: { type: 'number', default: 2 } }, additionalProperties: false });
     expect(s.properties.targets).toEqual({ type: 'array', items: { enum: [] } });
     expect(s.properties.data).toMatchObject({ properties: { dataset: { enum: ['ramp'] } } });
     expect(s.required).toEqual(expect.arrayContaining(['name', 'model', 'steps']));

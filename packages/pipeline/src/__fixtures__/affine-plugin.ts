@@ -83,6 +83,18 @@ export function affinePlugin(opts: { version?: string; api?: string } = {}) {
         },
       }),
       defineProcedure({
+        name: 'make-model',
+        description: 'builds the model itself (for model: { from })',
+        options: z.object({ width: z.number().int().positive().default(3) }).strict(),
+        run: (ctx, _input, { width }) => {
+          const b = new GraphBuilder(undefined, ctx.registry);
+          const x = b.input('x', 'float32', ['N', width]);
+          const w = b.param('w', Tensor.from(Array.from({ length: width }, (_, i) => i + 1), [width], 'float32'));
+          b.output(b.op('Scale', [x, w], {}, { domain: 'tessera.test' }), 'y');
+          return { graph: b.graph, artefacts: { width } };
+        },
+      }),
+      defineProcedure({
         name: 'slow',
         description: 'ticks until aborted or done',
         options: z.object({ ticks: z.number().int().default(5) }).strict(),
