@@ -7,7 +7,7 @@
  *
  * Writes results/experiment.json, results/reliability-<arm>.svg (test predictions pooled over seeds),
  * results/balance.svg and results/ece.svg.
- * Run: pnpm --filter @tessera/plugin-bdkd experiment   (flags: --seeds 3 --epochs 5 --train 10000 --test 5000 --val 1000)
+ * Run: pnpm --filter @tessera/plugin-bdkd experiment   (flags: --seeds 3 --epochs 5 --train 10000 --test 5000 --val 1000 --name experiment)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -24,12 +24,16 @@ const { values: args } = parseArgs({
   options: {
     seeds: { type: 'string', default: '3' }, epochs: { type: 'string', default: '5' },
     train: { type: 'string', default: '10000' }, test: { type: 'string', default: '5000' }, val: { type: 'string', default: '1000' },
+    /** Names the output files: results/<name>.json; SVGs get '<name>-' in front unless it is 'experiment'. */
+    name: { type: 'string', default: 'experiment' },
   },
 });
 const SEEDS = Number(args.seeds);
 const EPOCHS = Number(args.epochs);
 const here = dirname(fileURLToPath(import.meta.url));
 const outDir = join(here, '..', 'results');
+const NAME = args.name;
+const svg = (file: string) => join(outDir, NAME === 'experiment' ? file : `${NAME}-${file}`);
 
 const ARMS: { id: string; label: string; options: BdkdOptionsInput }[] = [
   { id: 'student-alone', label: '(1) student alone, CE', options: { weighting: 'none' } },
@@ -141,9 +145,9 @@ async function main(): Promise<void> {
 
   await mkdir(outDir, { recursive: true });
   const seconds = (performance.now() - t0) / 1000;
-  await writeFile(join(outDir, 'experiment.json'), `${JSON.stringify({
+  await writeFile(join(outDir, `${NAME}.json`), `${JSON.stringify({
     experiment: 'BD-KD online distillation, spec nlp-peft-kd.md 6.7',
-    command: 'pnpm --filter @tessera/plugin-bdkd experiment',
+    command: `pnpm --filter @tessera/plugin-bdkd experiment${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     data: { dataset: 'fashion-mnist', train: splits.train.x.shape[0], validation: splits.search.x.shape[0], test: splits.test.x.shape[0], splitSeed: 0 },
     networks: { teacher: 'MLP 784-256-256-10', student: 'MLP 784-32-10' },
     seeds: SEEDS, epochs: EPOCHS,
@@ -159,17 +163,17 @@ async function main(): Promise<void> {
     const z = concatRows(pooled[arm.id]!);
     const y = concatLabels(pooled[arm.id]!.map(() => splits.test.y));
     const s = summary.find((x) => x.arm === arm.id)!;
-    await writeFile(join(outDir, `reliability-${arm.id}.svg`), await reliabilityDiagram(reliabilityBins(z, y, 15), {
+    await writeFile(svg(`reliability-${arm.id}.svg`), await reliabilityDiagram(reliabilityBins(z, y, 15), {
       title: `${arm.label}: ECE ${s.studentEce.mean.toFixed(4)} (test, ${SEEDS} seeds pooled, 15 bins)`, width: 300, height: 240,
     }));
   }
   const balanceRows = summary.filter((s) => s.fracRklDominantPerEpoch).flatMap((s) => s.fracRklDominantPerEpoch!.map((f, e) => ({ epoch: e + 1, fraction: f, arm: s.arm })));
-  await writeFile(join(outDir, 'balance.svg'), await lineChart(balanceRows, { x: 'epoch', y: 'fraction', series: 'arm', title: 'Training samples where reverse KL dominated (mean over seeds)', yTitle: 'fraction of samples' }));
+  await writeFile(svg('balance.svg'), await lineChart(balanceRows, { x: 'epoch', y: 'fraction', series: 'arm', title: 'Training samples where reverse KL dominated (mean over seeds)', yTitle: 'fraction of samples' }));
   const eceRows = summary.flatMap((s) => [
     { arm: s.arm, ece: s.studentEce.mean, kind: 'as trained' },
     { arm: s.arm, ece: s.scaledEce.mean, kind: 'after temperature scaling' },
   ]);
-  await writeFile(join(outDir, 'ece.svg'), await barChart(eceRows, { x: 'arm', y: 'ece', color: 'kind', title: `Student test ECE (15 bins, mean of ${SEEDS} seeds)` }));
+  await writeFile(svg('ece.svg'), await barChart(eceRows, { x: 'arm', y: 'ece', color: 'kind', title: `Student test ECE (15 bins, mean of ${SEEDS} seeds)` }));
 
   const pct = (s: { mean: number; std: number }) => `${(100 * s.mean).toFixed(2)} ± ${(100 * s.std).toFixed(2)}`;
   const num = (s: { mean: number; std: number }) => `${s.mean.toFixed(4)} ± ${s.std.toFixed(4)}`;
