@@ -159,9 +159,22 @@ export class StepCache {
     }
   }
 
-  /** Removes temporary directories left by a run that was killed mid-write. */
+  /** Removes temporary directories left by runs that were killed mid-write (not those of live processes). */
   async sweep(): Promise<void> {
     if (!(await exists(this.dir))) return;
-    for (const name of await readdir(this.dir)) if (name.startsWith('.tmp-')) await rm(join(this.dir, name), { recursive: true, force: true });
+    for (const name of await readdir(this.dir)) {
+      const m = /^\.tmp-[0-9a-f]+-(\d+)-/.exec(name);
+      if (m && !processAlive(Number(m[1]))) await rm(join(this.dir, name), { recursive: true, force: true });
+    }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -147,3 +147,16 @@ describe('cache keys', () => {
     expect(runs).toMatchObject({ scale: 1, measure: 3 });
   });
 });
+
+describe('StepCache', () => {
+  it('sweeps temporary entries of dead processes only', async () => {
+    const dir = await tmp();
+    const { StepCache } = await import('./cache.js');
+    const { mkdir } = await import('node:fs/promises');
+    const cache = new StepCache(dir);
+    await mkdir(join(dir, '.tmp-abc-999999999-1'), { recursive: true });
+    await mkdir(join(dir, `.tmp-abc-${process.pid}-2`), { recursive: true });
+    await cache.sweep();
+    expect((await readdir(dir)).sort()).toEqual([`.tmp-abc-${process.pid}-2`]);
+  });
+});
