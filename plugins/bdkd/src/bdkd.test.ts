@@ -1,11 +1,12 @@
 import { loadFashionMnist, sampleSubset, type Dataset } from '@tessera/data';
 import { buildMlp } from '@tessera/models';
-import { checkPluginApi, corePlugin, runPipeline } from '@tessera/pipeline';
+import { checkPluginApi, corePlugin, runPipeline, validatePipeline } from '@tessera/pipeline';
 import { createExecutor } from '@tessera/runtime';
 import { takeAlong } from '@tessera/train';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import plugin, { bdkd, classification, createJointTrainer, fitTemperature, jointGraph, parseBdkdOptions, predictLogits, reliabilityBins, scaleLogits } from './index.js';
 
@@ -131,6 +132,15 @@ describe('plugin', () => {
     expect(a.epochs[0]!.fracRklDominant).toBeGreaterThan(0);
     // The pipeline's graph afterwards is the trained student, not the joint graph.
     expect(r.graph!.parameters().map((p) => p.name).sort()).toEqual(student().parameters().map((p) => p.name).sort());
+  });
+
+  it('the example pipeline (ResNet-20 teacher, LeNet-5 student) validates with the plugin loaded from the workspace', async () => {
+    const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples', 'bdkd');
+    const raw = JSON.parse(readFileSync(join(dir, 'pipeline.json'), 'utf8'));
+    const { steps } = await validatePipeline(raw, { configDir: dir, plugins: [corePlugin] });
+    expect(steps.map((s) => s.id)).toEqual(['bdkd', 'evaluate-student', 'export-onnx']);
+    expect(steps[0]!.options).toMatchObject({ teacher: { builder: 'resnet20' }, weighting: 'hard', tau: 3, wMajor: 1, wMinor: 0 });
+    expect(raw.model.builder).toBe('lenet5');
   });
 
   it('a bad step option is one line naming the step field', async () => {
