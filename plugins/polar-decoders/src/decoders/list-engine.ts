@@ -412,11 +412,6 @@ export class ListEngine {
     }
   }
 
-  /** The node's α array and offset for path p (node of size s). */
-  private alphaOf(p: number, s: number): number {
-    return s === this.n ? -1 : this.aSlot[p * this.levels + (31 - Math.clz32(s))]! * s;
-  }
-
   private opF(s: number): void {
     const h = s >> 1;
     const lvC = (31 - Math.clz32(h));

@@ -28,6 +28,8 @@ export class ScEngine {
   leafLlr: Float32Array | null = null;
   readonly latency: number;
   readonly complexity: number;
+  /** The program as executed: size-2 subtrees of leaves fused into one op (same arithmetic). */
+  private readonly exec: Int32Array;
 
   constructor(frozen: Uint8Array, mode: 'plain' | 'fast') {
     this.n = frozen.length;
@@ -51,6 +53,7 @@ export class ScEngine {
     }
     this.latency = lat;
     this.complexity = cx;
+    this.exec = fusePairs(ops);
   }
 
   run(llr: Float32Array): void {
@@ -58,7 +61,7 @@ export class ScEngine {
     const A = this.A;
     const Ai = this.Ai;
     const B = this.B;
-    const ops = this.program.ops;
+    const ops = this.exec;
     for (let i = 0; i < n; i++) A[n + i] = llr[i]!;
     for (let pc = 0, end = ops.length; pc < end; pc += 3) {
       const op = ops[pc]!;
@@ -132,11 +135,56 @@ export class ScEngine {
           if (parity) B[o + minIdx] = B[o + minIdx]! ^ 1;
           break;
         }
+        case OP_PAIR: {
+          // F, leaf, G, leaf, combine of a size-2 node, in one dispatch.
+          const a = Ai[2]!;
+          const b = Ai[3]!;
+          const ma = a & 0x7fffffff;
+          const mb = b & 0x7fffffff;
+          Ai[1] = ((a ^ b) & 0x80000000) | (ma < mb ? ma : mb);
+          const u0 = s & 1 ? this.decide(o) : 0;
+          const av = A[2]!;
+          A[1] = A[3]! + (u0 ? -av : av);
+          const u1 = s & 2 ? this.decide(o + 1) : 0;
+          B[o] = u0 ^ u1;
+          B[o + 1] = u1;
+          break;
+        }
         default:
           throw new Error(`internal: unknown op ${op}`);
       }
     }
   }
+
+  /** Decision of the information leaf at position o from A[1] (flip and record as OP_LEAF_INFO). */
+  private decide(o: number): number {
+    const v = this.A[1]!;
+    let bit = v < 0 ? 1 : 0;
+    if (o === this.flipPosition) bit ^= 1;
+    if (this.leafLlr !== null) this.leafLlr[o] = v;
+    return bit;
+  }
+}
+
+const OP_PAIR = 100;
+
+/** Replaces [F 2 o][leaf o][G 2 o][leaf o+1][COMBINE 2 o] by [PAIR flags o] (flags: bit0/bit1 = leaf is info). */
+function fusePairs(ops: Int32Array): Int32Array {
+  const out: number[] = [];
+  for (let pc = 0; pc < ops.length; pc += 3) {
+    if (
+      ops[pc] === OP_F && ops[pc + 1] === 2 && pc + 15 <= ops.length &&
+      (ops[pc + 3] === OP_LEAF_INFO || ops[pc + 3] === OP_LEAF_FROZEN) && ops[pc + 6] === OP_G &&
+      (ops[pc + 9] === OP_LEAF_INFO || ops[pc + 9] === OP_LEAF_FROZEN) && ops[pc + 12] === OP_COMBINE && ops[pc + 13] === 2
+    ) {
+      const flags = (ops[pc + 3] === OP_LEAF_INFO ? 1 : 0) | (ops[pc + 9] === OP_LEAF_INFO ? 2 : 0);
+      out.push(OP_PAIR, flags, ops[pc + 2]!);
+      pc += 12;
+      continue;
+    }
+    out.push(ops[pc]!, ops[pc + 1]!, ops[pc + 2]!);
+  }
+  return Int32Array.from(out);
 }
 
 function extract(code: PolarCode, codeword: Uint8Array, codec: Uint8Array, message: Uint8Array): boolean {
