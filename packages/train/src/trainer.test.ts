@@ -177,6 +177,26 @@ describe('Trainer on onnxruntime-node', () => {
     expect((await straight.evaluate(test)).accuracy).toBeGreaterThan(0.3);
   });
 
+  it('trains with a custom loss builder whose extra input is fed from y (MSE to one-hot targets)', async () => {
+    const t = await trainer({
+      optimizer: sgd({ lr: 2 }),
+      loss: (b, [logits]) => {
+        const target = b.input('target', 'float32', [128, 10]);
+        const d = b.op('Sub', [b.op('Softmax', [logits!], { axis: -1 }), target]);
+        return { loss: b.op('ReduceMean', [b.op('Mul', [d, d])], { keepdims: 0 }), inputs: [target] };
+      },
+    });
+    const oneHot = (y: Tensor) => {
+      const out = Tensor.zeros('float32', [y.size, 10]);
+      for (let i = 0; i < y.size; i++) out.setFlat(i * 10 + y.getFlat(i), 1);
+      return out;
+    };
+    const losses: number[] = [];
+    const b = [...t.batches(train, 0)][0]!;
+    for (let i = 0; i < 10; i++) losses.push((await t.step({ ...b, y: oneHot(b.y) })).loss);
+    expect(losses.at(-1)!).toBeLessThan(losses[0]! * 0.85);
+  });
+
   it('applies per-group learning rates (a group with lr 0 does not move)', async () => {
     const t = await trainer({ optimizer: sgd({ lr: 0.1 }), groups: [{ params: /^fc2\./, lr: 0 }] });
     const before = t.parameters();

@@ -13,6 +13,8 @@ import { buildTrainingGraph, type FreezeSpec, type LossBuilder, type ParamGroup,
 export interface Examples {
   x: Tensor;
   y: Tensor;
+  /** Values of further graph inputs (beyond the first forward input and the labels), by name. */
+  feeds?: Record<string, Tensor>;
 }
 
 export interface Batch extends Examples {
@@ -219,9 +221,14 @@ export class Trainer {
     return [...groups.map((g) => (g.lr ?? this.optimizer.lr) * f), this.optimizer.lr * f];
   }
 
+  /** x feeds the first forward input, y the labels (or a custom loss's single extra input), `feeds` the rest. */
   private dataFeeds(tg: TrainingGraph, batch: Examples): Feeds {
-    const feeds: Feeds = { [tg.dataInputs[0]!]: batch.x };
-    if (tg.dataInputs.includes('labels')) feeds.labels = batch.y;
+    const feeds: Feeds = { ...batch.feeds, [tg.dataInputs[0]!]: batch.x };
+    const rest = tg.dataInputs.slice(1).filter((n) => !(n in feeds));
+    if (rest.includes('labels')) feeds.labels = batch.y;
+    else if (rest.length === 1) feeds[rest[0]!] = batch.y;
+    const missing = tg.dataInputs.filter((n) => !(n in feeds));
+    if (missing.length) throw new Error(`trainer: graph inputs ${missing.map((m) => `'${m}'`).join(', ')} are not fed: pass them in batch.feeds`);
     return feeds;
   }
 
