@@ -1,5 +1,5 @@
 import {
-  Graph, inferNode, standardOps, Tensor, type Attribute, type Dim, type Node, type OpRegistry, type Value, type ValueType,
+  Graph, inferNode, standardOps, Tensor, type Attribute, type Dim, type Node, type OpRegistry, type ValueType,
 } from '@tessera/core';
 import type protobuf from 'protobufjs';
 import { ModelProto } from './schema.js';
@@ -335,4 +335,3 @@ function requireType(tp: TypeProtoLike | undefined, where: string): ValueType {
   return t;
 }
 
-export type { Value };

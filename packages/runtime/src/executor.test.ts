@@ -62,6 +62,10 @@ describe.each(['ort-node', 'ort-web'] as const)('%s', (backend) => {
     const b = await ex.session(g);
     expect(b).not.toBe(a);
     expect([...(await b.run(feeds)).y!.data]).toEqual([0.5, 0, 0.25, 0.5, 0, 0.25]);
+    await b.release();
+    const c = await ex.session(g);
+    expect(c).not.toBe(b);
+    expect([...(await c.run(feeds)).y!.data]).toEqual([0.5, 0, 0.25, 0.5, 0, 0.25]);
   });
 
   it('fetches intermediate values on request', async () => {

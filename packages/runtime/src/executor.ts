@@ -30,6 +30,7 @@ export interface Session {
    * (onnxruntime backends build and cache a session that exposes them).
    */
   run(feeds: Feeds, fetches?: readonly string[]): Promise<Results>;
+  /** Frees the session (and drops it from its executor's cache). */
   release(): Promise<void>;
 }
 
@@ -67,7 +68,15 @@ export class CachingExecutor implements Executor {
       this.cache.set(key, hit);
       return hit;
     }
-    const created = this.factory.create(graph, key);
+    const created = this.factory.create(graph, key).then((s) => {
+      // A session released by its holder leaves the cache, so session(graph) never returns a dead one.
+      const release = s.release.bind(s);
+      s.release = async () => {
+        if (this.cache.get(key) === created) this.cache.delete(key);
+        await release();
+      };
+      return s;
+    });
     this.cache.set(key, created);
     created.catch(() => this.cache.delete(key));
     while (this.cache.size > this.maxSessions) {
