@@ -240,6 +240,7 @@ export class ScFlipDecoder implements PolarDecoder {
   private readonly candidates: Int32Array;
   private readonly candidateMag: Float32Array;
   private readonly initial: Uint8Array;
+  private readonly initialCodeword: Uint8Array;
   readonly tMax: number;
 
   constructor(code: PolarCode, options: ScFlipOptions = {}) {
@@ -257,6 +258,7 @@ export class ScFlipDecoder implements PolarDecoder {
     this.candidates = new Int32Array(Math.max(1, this.tMax));
     this.candidateMag = new Float32Array(Math.max(1, this.tMax));
     this.initial = new Uint8Array(code.kInfo);
+    this.initialCodeword = new Uint8Array(code.n);
   }
 
   decode(llr: Float32Array, message: Uint8Array): DecodeStats {
@@ -268,8 +270,10 @@ export class ScFlipDecoder implements PolarDecoder {
     e.leafLlr = null;
     st.attempts = 1;
     st.valid = extract(this.code, e.B, this.codec, message);
+    this.codeword.set(e.B);
     if (!st.valid && this.tMax > 0) {
       this.initial.set(message);
+      this.initialCodeword.set(e.B);
       // T smallest |LLR| among information leaves, by insertion into a sorted window.
       let count = 0;
       const pos = this.code.infoPositions;
@@ -293,9 +297,12 @@ export class ScFlipDecoder implements PolarDecoder {
         st.valid = extract(this.code, e.B, this.codec, message);
       }
       e.flipPosition = -1;
-      if (!st.valid) message.set(this.initial);
+      if (st.valid) this.codeword.set(e.B);
+      else {
+        message.set(this.initial);
+        this.codeword.set(this.initialCodeword);
+      }
     }
-    this.codeword.set(e.B);
     st.latency = st.attempts * e.latency;
     st.complexity = st.attempts * e.complexity;
     return st;
