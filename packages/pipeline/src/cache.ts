@@ -117,8 +117,7 @@ export class StepCache {
     }
     let graph: Graph | undefined;
     if (meta.graphHash) {
-      // A plain Uint8Array, not a Buffer: Buffer#slice is a view, and the importer copies unaligned raw_data with slice().
-      graph = importModel(new Uint8Array(await readFile(join(dir, 'graph.onnx'))), { registry: this.registry, unknownOps: 'keep', source: join(dir, 'graph.onnx') });
+      graph = importModel(await readFile(join(dir, 'graph.onnx')), { registry: this.registry, unknownOps: 'keep', source: join(dir, 'graph.onnx') });
       applyAnnotations(graph, JSON.parse(await readFile(join(dir, 'graph.annotations.json'), 'utf8')) as Annotations);
     }
     const plotSvgs: Record<string, string> = {};

@@ -45,8 +45,7 @@ export const evaluateOnnxWebProcedure = defineProcedure({
     const exp = pick(o.export, (a) => typeof a.file === 'string' && String(a.file).endsWith('.onnx'), 'export-onnx');
     const ref = pick(o.compareWith, (a) => a.kind === 'evaluation', 'evaluate');
     const path = join(ctx.outDir, String(exp.a.file));
-    // A plain Uint8Array: the importer views aligned raw_data in place and copies the rest.
-    const graph = importModel(new Uint8Array(await readFile(path)), { registry: ctx.registry, unknownOps: 'keep', source: path });
+    const graph = importModel(await readFile(path), { registry: ctx.registry, unknownOps: 'keep', source: path });
     const data = await ctx.loadData<ImageData>();
     const split = (ref.a.split as 'test' | 'train' | undefined) ?? 'test';
     const e = await evaluateGraph(graph, data[split], ctx.resolve<RunExecutors>(TOKENS.Executor).get('ort-web'), { batchSize: o.batchSize, progress: ctx.progress, signal: ctx.signal });
