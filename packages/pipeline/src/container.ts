@@ -4,9 +4,11 @@
  * executors are registered into it under explicit tokens. Nothing is ever registered on the
  * root container, so two runs in one process never see each other's plugins.
  */
+// The one import of the metadata polyfill tsyringe needs; every tsyringe use goes through this module.
 import 'reflect-metadata';
 import { Rng, standardOps, type NumberFormatRef, type OpRegistry } from '@tessera/core';
 import { createExecutor, type BackendName, type Executor } from '@tessera/runtime';
+import { Trainer, type TrainerOptions } from '@tessera/train';
 import { container as rootContainer, inject, injectable, type DependencyContainer } from 'tsyringe';
 import type { PluginContributions } from './config.js';
 import type { DatasetDefinition, Logger, ModelDefinition, Plugin, Progress, StepDefinition, TargetContribution } from './plugin.js';
@@ -42,6 +44,11 @@ export class RunExecutors {
     for (const e of this.made.values()) await e.dispose();
     this.made.clear();
   }
+}
+
+/** What `TOKENS.Trainer` resolves to: trainers on this run's executors and op registry. */
+export interface TrainerFactory {
+  create(opts: Omit<TrainerOptions, 'executor' | 'registry' | 'backend'> & { backend?: BackendName }): Promise<Trainer>;
 }
 
 export interface Contributions {
@@ -120,6 +127,10 @@ export function createRunContainer(o: RunContainerOptions): { container: Depende
   value(TOKENS.Logger, o.logger);
   value(TOKENS.Progress, o.progress);
   value(TOKENS.Executor, executors);
+  const trainers: TrainerFactory = {
+    create: ({ backend, ...opts }) => Trainer.create({ ...opts, executor: executors.get(backend ?? 'ort-node'), registry }),
+  };
+  value(TOKENS.Trainer, trainers);
   for (const k of Object.getOwnPropertySymbols(o.values ?? {})) value(k, (o.values as Record<symbol, unknown>)[k]);
   return { container: c, contributions, registry, executors };
 }

@@ -1,11 +1,9 @@
-import 'reflect-metadata';
-
 export * from './plugin.js';
 export { TOKENS } from './tokens.js';
 export * from './config.js';
 export { canonicalJson, graphHash, sha256 } from './hash.js';
 export { StepCache, type CacheEntry, type CacheEntryMeta } from './cache.js';
-export { collectContributions, createRunContainer, runRegistry, RunExecutors, type Contributions } from './container.js';
+export { collectContributions, createRunContainer, runRegistry, RunExecutors, injectParams, type Contributions, type TrainerFactory } from './container.js';
 export * from './loader.js';
 export {
   runPipeline, validatePipeline, loadConfigPlugins, readPipelineFile, summarizeGraph, StepRunner, RunCancelledError,

@@ -110,6 +110,11 @@ describe('runPipeline', () => {
     expect([...a.container.resolve<Map<string, unknown>>(TOKENS.Steps).keys()].sort()).toEqual(['make-model', 'measure', 'scale-weights', 'slow']);
     expect(b.container.resolve<Map<string, unknown>>(TOKENS.Steps).size).toBe(0);
     expect(a.registry.has('Scale', 'tessera.test')).toBe(true);
+    // Every service of a run is reachable by its explicit token.
+    for (const t of [TOKENS.Executor, TOKENS.Trainer, TOKENS.Datasets, TOKENS.Targets, TOKENS.Models, TOKENS.Formats, TOKENS.OpRegistry, TOKENS.Rng, TOKENS.Logger, TOKENS.Progress, TOKENS.Plugins]) {
+      expect(a.container.isRegistered(t)).toBe(true);
+    }
+    expect(a.container.resolve(TOKENS.OpRegistry)).toBe(a.registry);
     expect(b.registry.has('Scale', 'tessera.test')).toBe(false);
   });
 

@@ -3,7 +3,6 @@
  * container, caches each step's output under a content hash, emits progress events, stops
  * cleanly on an AbortSignal (what finished stays cached), and writes the outputs and the report.
  */
-import 'reflect-metadata';
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { bytesPerElement, Rng, type Graph, type OpRegistry } from '@tessera/core';

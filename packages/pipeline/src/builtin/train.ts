@@ -1,7 +1,7 @@
 /** The `train` step: supervised training of the current graph with @tessera/train's Trainer. */
-import { optimizerFromConfig, Trainer } from '@tessera/train';
+import { optimizerFromConfig } from '@tessera/train';
 import { z } from 'zod';
-import type { RunExecutors } from '../container.js';
+import type { TrainerFactory } from '../container.js';
 import { lineChart } from '../plots.js';
 import { defineProcedure } from '../plugin.js';
 import { TOKENS } from '../tokens.js';
@@ -33,13 +33,11 @@ export const trainProcedure = defineProcedure({
     const perEpoch = Math.floor(n / o.batchSize);
     const total = Math.min(o.epochs * perEpoch, o.maxSteps ?? Infinity);
     const losses: { step: number; loss: number }[] = [];
-    const trainer = await Trainer.create({
+    const trainer = await ctx.resolve<TrainerFactory>(TOKENS.Trainer).create({
       forward: input.graph,
       optimizer,
       batchSize: o.batchSize,
       seed: ctx.seed,
-      executor: ctx.resolve<RunExecutors>(TOKENS.Executor).get('ort-node'),
-      registry: ctx.registry,
       hooks: {
         beforeStep: () => {
           if (ctx.signal.aborted) throw new Error('cancelled');
