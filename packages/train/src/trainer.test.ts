@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GraphBuilder, Tensor, interpret } from '@tessera/core';
+import { Graph, GraphBuilder, Rng, Tensor, interpret } from '@tessera/core';
 import { loadImageClassification, sampleSubset, type Dataset } from '@tessera/data';
 import { buildLeNet5, buildMlp } from '@tessera/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,6 +112,30 @@ describe('Trainer on onnxruntime-node', () => {
     expect(frozenSame).toBe(true);
     expect(trainMoved).toBe(true);
     expect(bitsEqual(after.get('fc2.bias')!, before.get('fc2.bias')!)).toBe(true);
+  });
+
+  it('splits a Gemm (transB=1) over frozen input columns too: X[:, t]·W_tᵀ + X[:, f]·W_fᵀ', async () => {
+    const g = new Graph('linear');
+    const b = new GraphBuilder(g);
+    const x = b.input('x', 'float32', ['N', 1, 28, 28]);
+    const rng = new Rng(5);
+    const w = Tensor.zeros('float32', [10, 784]);
+    for (let i = 0; i < w.size; i++) w.setFlat(i, rng.normal() * 0.05);
+    const flat = b.op('Reshape', [x, b.ints([-1, 784])]);
+    b.output(b.op('Gemm', [flat, b.param('w', w), b.param('bias', Tensor.zeros('float32', [10]))], { transB: 1 }), 'logits');
+    const cols = Array.from({ length: 300 }, (_, i) => 484 + i);
+    const full = await Trainer.create({ forward: g, batchSize: 128, optimizer: adam({ lr: 1e-2 }) });
+    const part = await Trainer.create({ forward: g, batchSize: 128, optimizer: adam({ lr: 1e-2 }), freeze: [{ param: 'w', cols }] });
+    expect(full.accounting.trainableScalars - part.accounting.trainableScalars).toBe(3000);
+    expect(full.accounting.savedActivationBytes - part.accounting.savedActivationBytes).toBe(128 * 300 * 4);
+    expect(part.trainingGraph.graph.nodes.filter((n) => n.op === 'Gemm' && !n.meta.get('backward')).length).toBe(2);
+    const before = part.parameters().get('w')!.data as Float32Array;
+    const losses = (await part.fit(train, { epochs: 1, maxSteps: 8, progress: false })).map((r) => r.loss);
+    expect(losses.at(-1)!).toBeLessThan(losses[0]!);
+    const after = part.parameters().get('w')!.data as Float32Array;
+    let same = true;
+    for (let r = 0; r < 10; r++) for (const c of cols) same &&= before[r * 784 + c] === after[r * 784 + c];
+    expect(same).toBe(true);
   });
 
   it('changes freezing during training by recompiling (new graph and session), keeping state of rows that stay trainable', async () => {

@@ -164,7 +164,6 @@ export function buildTrainingGraph(spec: TrainingGraphSpec): TrainingGraph {
   const candidates = new Set(spec.params ?? trainableCandidates(spec.forward));
   const plan = freezePlan(spec.freeze ?? [], g);
   const groups = spec.groups ?? [];
-  const forwardOutputs = g.outputs.map((o) => o.name);
   const dataInputs = g.inputs.map((v) => v.name);
 
   const slots: Slot[] = [];
@@ -222,6 +221,8 @@ export function buildTrainingGraph(spec: TrainingGraphSpec): TrainingGraph {
   }
 
   const dropoutMasks = rewriteDropout(b, !spec.forwardOnly);
+  // Read after the rewrites, which may have replaced an output value.
+  const forwardOutputs = g.outputs.map((o) => o.name);
   if (spec.forwardOnly) {
     return { graph: g, slots, frozen, frozenParts, dataInputs, lossOutput: '', forwardOutputs, lrInputs: [], scalarInputs: [], optimizerStateSlots: [], batchNormStats: [], dropoutMasks: [] };
   }
@@ -414,8 +415,11 @@ function splitContraction(b: GraphBuilder, n: Node, inputIndex: number, axis: nu
     y = b.op('Add', [first, b.op('Gemm', [xf, wf], rest)]);
   }
   b.insertionPoint = undefined;
-  n.output(0).replaceAllUsesWith(y);
+  const out = n.output(0);
+  const name = out.name;
+  out.replaceAllUsesWith(y);
   n.graph.removeNode(n);
+  n.graph.renameValue(y, name); // graph outputs (logits) keep their names
   return true;
 }
 
