@@ -7,9 +7,9 @@ import { Rng, Tensor, type Graph } from '@tessera/core';
 import { buildGpt, buildLeNet5, buildLstm, buildMlp, buildViT } from '@tessera/models';
 import { exportModel } from '@tessera/onnx';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sgd } from './optimizers.js';
+import { adamw, sgd } from './optimizers.js';
 import { Trainer } from './trainer.js';
-import { trainableCandidates } from './training-graph.js';
+import { buildTrainingGraph, trainableCandidates } from './training-graph.js';
 
 // Acceptance: gradients of the compiled training graph (onnxruntime-node, float32) against PyTorch
 // 1.13 autograd (float64) on the same weights and data, for MLP, LeNet, a ViT block, a GPT block
@@ -126,6 +126,22 @@ describe.skipIf(!hasTorch && !process.env.CI)('gradients vs PyTorch 1.13 (relati
     if (process.env.TESSERA_REPORT) console.log(`HVP relative L2 error vs torch double backward: ${rel.toExponential(2)}`);
     expect(rel).toBeLessThan(1e-3);
     await trainer.executor.dispose();
+  });
+
+  it('training graphs (forward + loss + backward + AdamW) pass the ONNX checker with full shape inference', async () => {
+    if (!hasTorch) throw new Error(`${PYTHON} cannot import torch and onnx: apt-get install python3-torch python3-onnx`);
+    const graphs = {
+      mlp: buildMlp({}, { seed: 1 }),
+      lenet: buildLeNet5({}, { seed: 1 }),
+      gpt: buildGpt({ vocab: 32, context: 8, dim: 32, depth: 1, heads: 4, mlpDim: 64 }, { seed: 1 }),
+    };
+    for (const [name, forward] of Object.entries(graphs)) {
+      const tg = buildTrainingGraph({ forward, loss: 'cross-entropy', optimizer: adamw({ lr: 1e-3 }), batchSize: 4, params: trainableCandidates(forward).filter((p) => p !== 'causal_mask') });
+      const path = join(dir, `${name}.train.onnx`);
+      writeFileSync(path, exportModel(tg.graph));
+      const r = spawnSync(PYTHON, ['-c', 'import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)', path], { encoding: 'utf8' });
+      expect(r.status, `${name}: ${r.stderr.trim().split('\n').pop()}`).toBe(0);
+    }
   });
 
   it('LSTM (unrolled, 8 steps)', async () => {
