@@ -2,12 +2,12 @@
 
 Usage: /usr/bin/python3 torch_grads.py MODEL.onnx CASE.json OUT.json
 
-MODEL.onnx holds the forward graph with its weights (exported by @tessera/onnx); CASE.json holds
-{"inputs": {name: {"dtype", "shape", "data"}}, "labels": {...}, "wrt": [param names],
- "hvp": {param: [v values]} (optional)}. The graph is evaluated node by node with torch ops in float64, the mean
-softmax cross-entropy of its first output against the labels is back-propagated, and the
-gradients of `wrt` are written as {name: [values]}; with "hvp", also the Hessian-vector product
-{"hvp": {name: [values]}} by double backward.
+MODEL.onnx holds the forward graph with its weights (exported by @tessera/onnx). CASE.json holds
+{"inputs": {name: {"dtype", "shape", "data"}}, "labels": {...}, "wrt": [param names]} and,
+optionally, "hvp": {param: [v values]}. The graph is evaluated node by node with torch ops in
+float64, the mean softmax cross-entropy of its first output against the labels is differentiated,
+and the gradients of `wrt` are written as {name: [values]}; with "hvp", also the Hessian-vector
+product {"hvp": {name: [values]}} by double backward.
 """
 import json
 import sys
