@@ -46,7 +46,8 @@ export function mapUnary(x: Tensor, f: F1, outDtype: DType = x.dtype, big?: (x: 
   const s = nums(x);
   const n = x.size;
   const o = outArray(outDtype, n);
-  if (f === relu) for (let i = 0; i < n; i++) { const v = s[i]!; o[i] = v > 0 ? v : 0; }
+  if (f === relu && s instanceof Float32Array && o instanceof Float32Array) reluBits(s, o);
+  else if (f === relu) for (let i = 0; i < n; i++) { const v = s[i]!; o[i] = v > 0 ? v : 0; }
   else for (let i = 0; i < n; i++) o[i] = f(s[i]!);
   return wrap(outDtype, x.shape, o);
 }
@@ -62,6 +63,20 @@ function unary(op: string, make: (node: Node, dtype: DType) => F1, opts: UnaryOp
     kernel: ({ node, inputs }) => [mapUnary(inputs[0]!, make(node, inputs[0]!.dtype), opts.out, opts.big)],
     cost: elementwiseCost(opts.flops ?? 1),
   };
+}
+
+/**
+ * Float32 Relu on the bit patterns, without a data-dependent branch (a `v > 0 ? v : 0` loop
+ * mispredicts on every other element of zero-mean activations): a set sign bit clears the word, so
+ * negatives and -0 become +0; NaNs (checked by a branch that is never taken in practice) pass through.
+ */
+function reluBits(s: Float32Array, o: Float32Array): void {
+  const si = new Int32Array(s.buffer, s.byteOffset, s.length);
+  const oi = new Int32Array(o.buffer, o.byteOffset, o.length);
+  for (let i = 0; i < si.length; i++) {
+    const b = si[i]!;
+    oi[i] = (b & 0x7fffffff) > 0x7f800000 ? b : b & ~(b >> 31);
+  }
 }
 
 const f1 = (f: F1) => () => f;

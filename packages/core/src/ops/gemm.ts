@@ -1,5 +1,61 @@
+import { sgemm, sgemmReady } from './wasm/sgemm.js';
+
 /** Float storage the blocked kernels work on. */
 export type FloatArray = Float32Array | Float64Array;
+
+/**
+ * Which GEMM runs a float product: 'auto' takes the WebAssembly SIMD float32 kernel (wasm/sgemm.ts)
+ * for float32 work arrays when the host supports wasm SIMD, and the JS kernel below otherwise;
+ * 'js' always takes the JS kernel. The JS kernel is the float64 path and the fallback for hosts
+ * without wasm SIMD; MatMul / Gemm / Conv / ConvTranspose expose it as their 'js' kernel variant
+ * (node.meta.set('kernel', 'js')) so tests can run both paths on one graph.
+ */
+export type GemmPath = 'auto' | 'js';
+
+/** True when a product over these work arrays runs on the wasm kernel. */
+export function wasmGemm(work: FloatArray, path: GemmPath): boolean {
+  return path === 'auto' && work instanceof Float32Array && sgemmReady();
+}
+
+/**
+ * C[M,N] = A·B with general strides: A(i, k) at `aOff + i·ars + k·acs`, B(k, j) at
+ * `bOff + k·brs + j·bcs`, C row-major at `cOff` with row pitch `ldc` (overwritten). Float32 C on the
+ * wasm path accumulates in float32; otherwise operands are gathered for the JS kernel (float64 sums).
+ */
+export function gemmStrided(
+  M: number, N: number, K: number,
+  A: FloatArray, aOff: number, ars: number, acs: number,
+  B: FloatArray, bOff: number, brs: number, bcs: number,
+  C: FloatArray, cOff: number, ldc: number,
+  path: GemmPath = 'auto',
+): void {
+  if (M === 0 || N === 0) return;
+  if (wasmGemm(C, path)) {
+    sgemm(M, N, K, A, aOff, ars, acs, B, bOff, brs, bcs, C as Float32Array, cOff, ldc);
+    return;
+  }
+  let a: FloatArray = A;
+  let ao = aOff;
+  if (acs !== 1 || ars !== K) {
+    a = new Float64Array(M * K);
+    ao = 0;
+    for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) a[i * K + k] = A[aOff + i * ars + k * acs]!;
+  }
+  let bt: FloatArray = B;
+  let bo = bOff;
+  if (brs !== 1 || bcs !== K) {
+    bt = new Float64Array(N * K);
+    bo = 0;
+    for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) bt[j * K + k] = B[bOff + k * brs + j * bcs]!;
+  }
+  if (ldc === N) {
+    gemmABt(M, N, K, a, ao, bt, bo, C, cOff);
+    return;
+  }
+  const tmp = new Float64Array(M * N);
+  gemmABt(M, N, K, a, ao, bt, bo, tmp, 0);
+  for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) C[cOff + i * ldc + j] = tmp[i * N + j]!;
+}
 
 // Panels of packed Bt kept hot per block: NB columns (each K long) should fit in L2.
 const L2_DOUBLES = 32 * 1024;

@@ -3,7 +3,7 @@ import type { Dim, Node, ValueType } from '../graph.js';
 import type { OpSchema } from '../registry.js';
 import { sizeOf, Tensor } from '../tensor.js';
 import { broadcastShapes } from './shape-util.js';
-import { gemmABt, transpose2d, type FloatArray } from './gemm.js';
+import { gemmABt, gemmStrided, transpose2d, wasmGemm, type FloatArray, type GemmPath } from './gemm.js';
 import {
   broadcastConcrete, broadcastIndex, fmtShape, fromNums, ioCost, known, nums, sameShape, stridesOf, toF64, typeOf,
 } from './util.js';
@@ -43,7 +43,7 @@ function matmulShapes(a: readonly Dim[], b: readonly Dim[]): Dim[] {
   return out;
 }
 
-export function matmul(a: Tensor, b: Tensor, outDtype: DType = a.dtype): Tensor {
+export function matmul(a: Tensor, b: Tensor, outDtype: DType = a.dtype, path: GemmPath = 'auto'): Tensor {
   const outShapeD = matmulShapes(a.shape, b.shape) as number[];
   const as = a.rank === 1 ? [1, a.shape[0]!] : a.shape;
   const bs = b.rank === 1 ? [b.shape[0]!, 1] : b.shape;
@@ -57,6 +57,17 @@ export function matmul(a: Tensor, b: Tensor, outDtype: DType = a.dtype): Tensor 
   const A = asWork(a);
   const B = asWork(b);
   const nbB = sizeOf(batchB);
+  if (wasmGemm(A, path)) {
+    // Float32 on the wasm kernel: B is packed straight from its row-major layout.
+    const C = new Float32Array(nBatch * M * N);
+    if (nbB === 1 && sameShape(batchA, batch)) gemmStrided(nBatch * M, N, K, A, 0, K, 1, B, 0, N, 1, C, 0, N);
+    else {
+      const ia = broadcastIndex(batchA, batch);
+      const ib = broadcastIndex(batchB, batch);
+      for (let p = 0; p < nBatch; p++) gemmStrided(M, N, K, A, ia[p]! * M * K, K, 1, B, ib[p]! * K * N, N, 1, C, p * M * N, N);
+    }
+    return fromWork(outDtype, outShapeD, C);
+  }
   const Bt = workArray(a.dtype, nbB * N * K);
   for (let q = 0; q < nbB; q++) transpose2d(B, q * K * N, K, N, Bt, q * N * K);
   const C = workArray(a.dtype, nBatch * M * N);
@@ -92,6 +103,7 @@ const matmulOp: OpSchema = {
     return [{ dtype: d, shape: matmulShapes(a.shape, b.shape) }];
   },
   kernel: ({ inputs }) => [matmul(inputs[0]!, inputs[1]!)],
+  variants: { js: ({ inputs }) => [matmul(inputs[0]!, inputs[1]!, inputs[0]!.dtype, 'js')] },
   cost: matmulCost,
 };
 
@@ -119,30 +131,8 @@ const gemmOp: OpSchema = {
     if (c?.shape) broadcastShapes([M, N], c.shape);
     return [{ dtype: d, shape: [M, N] }];
   },
-  kernel: ({ node, inputs }) => {
-    const [a, b, c] = inputs;
-    const alpha = node.float('alpha', 1);
-    const beta = node.float('beta', 1);
-    const ta = node.int('transA', 0) !== 0;
-    const tb = node.int('transB', 0) !== 0;
-    const [M, K] = ta ? [a!.shape[1]!, a!.shape[0]!] : [a!.shape[0]!, a!.shape[1]!];
-    const [K2, N] = tb ? [b!.shape[1]!, b!.shape[0]!] : [b!.shape[0]!, b!.shape[1]!];
-    if (K !== K2) throw new Error(`inner dimensions ${K} and ${K2} differ (A [${a!.shape.join(', ')}], B [${b!.shape.join(', ')}])`);
-    let A = asWork(a!);
-    if (ta) A = transpose2d(A, 0, K, M, workArray(a!.dtype, M * K));
-    let Bt = asWork(b!);
-    if (!tb) Bt = transpose2d(Bt, 0, K, N, workArray(a!.dtype, N * K));
-    const Y = workArray(a!.dtype, M * N);
-    gemmABt(M, N, K, A, 0, Bt, 0, Y, 0);
-    if (alpha !== 1) for (let i = 0; i < Y.length; i++) Y[i] *= alpha;
-    if (c && beta !== 0) {
-      const C = nums(c);
-      const idx = sameShape(c.shape, [M, N]) ? null : broadcastIndex(c.shape, [M, N]);
-      if (idx) for (let i = 0; i < Y.length; i++) Y[i] += beta * C[idx[i]!]!;
-      else for (let i = 0; i < Y.length; i++) Y[i] += beta * C[i]!;
-    }
-    return [fromWork(a!.dtype, [M, N], Y)];
-  },
+  kernel: ({ node, inputs }) => [gemmKernel(node, inputs, 'auto')],
+  variants: { js: ({ node, inputs }) => [gemmKernel(node, inputs, 'js')] },
   cost: (node) => {
     const y = node.outputs[0]?.type?.shape;
     const a = node.inputs[0]?.type?.shape;
@@ -151,6 +141,41 @@ const gemmOp: OpSchema = {
     return { ...ioCost(node), macs: y[0]! * y[1]! * K, flops: node.inputs[2] ? y[0]! * y[1]! : 0 };
   },
 };
+
+function gemmKernel(node: Node, inputs: (Tensor | undefined)[], path: GemmPath): Tensor {
+  const [a, b, c] = inputs;
+  const alpha = node.float('alpha', 1);
+  const beta = node.float('beta', 1);
+  const ta = node.int('transA', 0) !== 0;
+  const tb = node.int('transB', 0) !== 0;
+  const [M, K] = ta ? [a!.shape[1]!, a!.shape[0]!] : [a!.shape[0]!, a!.shape[1]!];
+  const [K2, N] = tb ? [b!.shape[1]!, b!.shape[0]!] : [b!.shape[0]!, b!.shape[1]!];
+  if (K !== K2) throw new Error(`inner dimensions ${K} and ${K2} differ (A [${a!.shape.join(', ')}], B [${b!.shape.join(', ')}])`);
+  let A = asWork(a!);
+  let B = asWork(b!);
+  const Y = workArray(a!.dtype, M * N);
+  if (wasmGemm(Y, path)) {
+    // Transposed operands are read through strides while packing.
+    gemmStrided(M, N, K, A, 0, ta ? 1 : K, ta ? M : 1, B, 0, tb ? 1 : N, tb ? K : 1, Y, 0, N);
+  } else {
+    if (ta) A = transpose2d(A, 0, K, M, workArray(a!.dtype, M * K));
+    if (!tb) B = transpose2d(B, 0, K, N, workArray(a!.dtype, N * K));
+    gemmABt(M, N, K, A, 0, B, 0, Y, 0);
+  }
+  if (alpha !== 1) for (let i = 0; i < Y.length; i++) Y[i] *= alpha;
+  if (c && beta !== 0) {
+    const C = nums(c);
+    if (sameShape(c.shape, [M, N])) for (let i = 0; i < Y.length; i++) Y[i] += beta * C[i]!;
+    else if (c.size === N && c.shape[c.rank - 1] === N) {
+      // A bias row broadcast over M (the common case).
+      for (let i = 0; i < M; i++) for (let j = 0, o = i * N; j < N; j++) Y[o + j] += beta * C[j]!;
+    } else {
+      const idx = broadcastIndex(c.shape, [M, N]);
+      for (let i = 0; i < Y.length; i++) Y[i] += beta * C[idx[i]!]!;
+    }
+  }
+  return fromWork(a!.dtype, [M, N], Y);
+}
 
 // ---------------- Einsum ----------------
 

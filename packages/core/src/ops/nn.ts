@@ -2,7 +2,8 @@ import type { DType } from '../dtype.js';
 import type { Dim, Node, ValueType } from '../graph.js';
 import type { CostRule, InferContext, OpSchema } from '../registry.js';
 import { sizeOf, stridesOf, Tensor } from '../tensor.js';
-import { gemmABt, transpose2d, type FloatArray } from './gemm.js';
+import { gemmABt, gemmStrided, transpose2d, wasmGemm, type FloatArray, type GemmPath } from './gemm.js';
+import { packA, sgemmGather, sgemmReserve, sgemmRun } from './wasm/sgemm.js';
 import { asWork, fromWork, workArray } from './linalg.js';
 import {
   broadcastIndex, elementwiseCost, fmtShape, fromNums, intsOf, ioCost, known, normAxis, numel, nums, opsetOf, optInts,
@@ -141,7 +142,101 @@ interface Geometry3 {
   padBegin: number[];
 }
 
-export function conv2d(x: Tensor, w: Tensor, b: Tensor | undefined, node: Node): Tensor {
+interface GatherPlan {
+  /** Zero-padded input dims (D, H, W) that every window reads inside. */
+  padded: [number, number, number];
+  /** K·P byte offsets into one padded image (channels of one group), row kk = (c, kd, kh, kw). */
+  table: Int32Array;
+}
+
+// Gather tables depend only on the conv geometry; memoised (bounded) so repeated runs reuse them.
+const gatherPlans = new Map<string, GatherPlan>();
+
+function gatherPlan(Cg: number, inS: number[], k: number[], g: Geometry3, outS: number[]): GatherPlan {
+  const key = [Cg, ...inS, ...k, ...g.strides, ...g.dilations, ...g.padBegin, ...outS].join(',');
+  const hit = gatherPlans.get(key);
+  if (hit) return hit;
+  const [kD, kH, kW] = k as [number, number, number];
+  const [oD, oH, oW] = outS as [number, number, number];
+  const [sD, sH, sW] = g.strides as [number, number, number];
+  const [dD, dH, dW] = g.dilations as [number, number, number];
+  const span = (i: number, o: number, s: number, kk: number, d: number) => Math.max(inS[i]! + g.padBegin[i]!, (o - 1) * s + (kk - 1) * d + 1);
+  const Dp = span(0, oD, sD, kD, dD);
+  const Hp = span(1, oH, sH, kH, dH);
+  const Wp = span(2, oW, sW, kW, dW);
+  const P = oD * oH * oW;
+  const table = new Int32Array(Cg * kD * kH * kW * P);
+  let t = 0;
+  for (let c = 0; c < Cg; c++) for (let kd = 0; kd < kD; kd++) for (let kh = 0; kh < kH; kh++) for (let kw = 0; kw < kW; kw++) {
+    for (let od = 0; od < oD; od++) for (let oh = 0; oh < oH; oh++) {
+      const rowBase = ((c * Dp + od * sD + kd * dD) * Hp + oh * sH + kh * dH) * Wp + kw * dW;
+      for (let ow = 0; ow < oW; ow++) table[t++] = (rowBase + ow * sW) * 4;
+    }
+  }
+  const plan: GatherPlan = { padded: [Dp, Hp, Wp], table };
+  if (gatherPlans.size >= 32) gatherPlans.clear();
+  gatherPlans.set(key, plan);
+  return plan;
+}
+
+/**
+ * Float32 Conv on the wasm GEMM: per group and chunk of images, the chunk's group channels are copied
+ * zero-padded into wasm memory, gathered into im2col rows by the wasm `gather` (index table per
+ * geometry), then Y_g[OCg, chunk·P] = W_g[OCg, CK] · im2col[CK, chunk·P]; each result row is an NCHW
+ * run, copied out with the bias added.
+ */
+function conv2dWasm(
+  X: Float32Array, Wt: Float32Array, bias: ArrayLike<number> | undefined, N: number, C: number, OC: number, group: number,
+  in3: number[], k3: number[], g3: Geometry3, out3: number[], Y: Float32Array,
+): void {
+  const Cg = C / group;
+  const OCg = OC / group;
+  const CK = Cg * sizeOf(k3);
+  const Pn = sizeOf(out3);
+  const inSize = sizeOf(in3);
+  const [D, H, W] = in3 as [number, number, number];
+  const plan = gatherPlan(Cg, in3, k3, g3, out3);
+  const [Dp, Hp, Wp] = plan.padded;
+  const img = Cg * Dp * Hp * Wp;
+  const [pD, pH, pW] = g3.padBegin as [number, number, number];
+  const unpadded = Dp === D && Hp === H && Wp === W;
+  const chunk = Math.max(1, Math.min(N, Math.floor(PATCH_BUDGET / Math.max(1, Pn * CK + img))));
+  for (let g = 0; g < group; g++) {
+    for (let n0 = 0; n0 < N; n0 += chunk) {
+      const cn = Math.min(chunk, N - n0);
+      const call = sgemmReserve(OCg, cn * Pn, CK, 'rows', plan.table.length + cn * img);
+      const { view } = call;
+      const idx = call.extra;
+      const xs = idx + plan.table.length;
+      new Int32Array(view.buffer).set(plan.table, idx);
+      for (let q = 0; q < cn; q++) {
+        const src = ((n0 + q) * C + g * Cg) * inSize;
+        const dst = xs + q * img;
+        if (unpadded) { view.set(X.subarray(src, src + Cg * inSize), dst); continue; }
+        view.fill(0, dst, dst + img);
+        for (let c = 0; c < Cg; c++) for (let d = 0; d < D; d++) for (let h = 0; h < H; h++) {
+          const s = src + (c * D + d) * H * W + h * W;
+          view.set(X.subarray(s, s + W), dst + ((c * Dp + d + pD) * Hp + h + pH) * Wp + pW);
+        }
+      }
+      packA(view, call.a, OCg, CK, Wt, g * OCg * CK, CK, 1);
+      sgemmGather(call, xs, img, idx, Pn, cn);
+      sgemmRun(call);
+      for (let o = 0; o < OCg; o++) {
+        const oc = g * OCg + o;
+        const bv = bias ? bias[oc]! : 0;
+        for (let q = 0; q < cn; q++) {
+          const s = call.c + o * call.ldc + q * Pn;
+          const d = ((n0 + q) * OC + oc) * Pn;
+          if (bv === 0) Y.set(view.subarray(s, s + Pn), d);
+          else for (let p = 0; p < Pn; p++) Y[d + p] = view[s + p]! + bv;
+        }
+      }
+    }
+  }
+}
+
+export function conv2d(x: Tensor, w: Tensor, b: Tensor | undefined, node: Node, path: GemmPath = 'auto'): Tensor {
   if (x.rank < 3) throw new Error(`input X [${x.shape.join(', ')}] must have rank >= 3`);
   if (w.rank !== x.rank) throw new Error(`W [${w.shape.join(', ')}] and X [${x.shape.join(', ')}] differ in rank`);
   const group = node.int('group', 1);
@@ -165,6 +260,10 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | undefined, node: Node):
   const Pn = sizeOf(out3);
   const inSize = sizeOf(in3);
   const Y = workArray(x.dtype, N * OC * Pn);
+  if (wasmGemm(Y, path)) {
+    conv2dWasm(X as Float32Array, Wt as Float32Array, b ? nums(b) : undefined, N, C, OC, group, in3, k3, g3, out3, Y as Float32Array);
+    return fromWork(x.dtype, [N, OC, ...outS], Y);
+  }
   // Images are lowered in chunks (bounded scratch) so one GEMM covers many output positions:
   // tmp[chunk·P, OCg] = patches[chunk·P, CK] · W_gᵀ, then each image's block is transposed into Y.
   const chunk = Math.max(1, Math.min(N, Math.floor(PATCH_BUDGET / Math.max(1, Pn * CK))));
@@ -210,6 +309,7 @@ const convOp: OpSchema = {
   attrs: convAttrs,
   infer: convInfer,
   kernel: ({ node, inputs }) => [conv2d(inputs[0]!, inputs[1]!, inputs[2], node)],
+  variants: { js: ({ node, inputs }) => [conv2d(inputs[0]!, inputs[1]!, inputs[2], node, 'js')] },
   cost: convCost,
 };
 
@@ -254,7 +354,7 @@ function transposeGeometry(node: Node, inS: readonly Dim[], k: readonly number[]
   return { strides, dilations, padBegin, out };
 }
 
-function convTranspose(x: Tensor, w: Tensor, b: Tensor | undefined, node: Node): Tensor {
+function convTranspose(x: Tensor, w: Tensor, b: Tensor | undefined, node: Node, path: GemmPath = 'auto'): Tensor {
   const group = node.int('group', 1);
   const [N, C] = x.shape as [number, number];
   if (w.shape[0] !== C) throw new Error(`input X has ${C} channels, W expects ${w.shape[0]}`);
@@ -282,11 +382,16 @@ function convTranspose(x: Tensor, w: Tensor, b: Tensor | undefined, node: Node):
   const Wt = workArray(x.dtype, Mg * Kp * Cg);
   const Xt = workArray(x.dtype, Pin * Cg);
   const cols = workArray(x.dtype, Mg * Kp * Pin);
+  const fast = wasmGemm(cols, path);
   for (let g = 0; g < group; g++) {
-    transpose2d(Wd, g * Cg * Mg * Kp, Cg, Mg * Kp, Wt, 0);
+    if (!fast) transpose2d(Wd, g * Cg * Mg * Kp, Cg, Mg * Kp, Wt, 0);
     for (let n = 0; n < N; n++) {
-      transpose2d(X, (n * C + g * Cg) * Pin, Cg, Pin, Xt, 0);
-      gemmABt(Mg * Kp, Pin, Cg, Wt, 0, Xt, 0, cols, 0);
+      // cols[Mg·Kp, Pin] = W_gᵀ[Mg·Kp, Cg] · X_n,g[Cg, Pin]
+      if (fast) gemmStrided(Mg * Kp, Pin, Cg, Wd, g * Cg * Mg * Kp, 1, Mg * Kp, X, (n * C + g * Cg) * Pin, Pin, 1, cols, 0, Pin);
+      else {
+        transpose2d(X, (n * C + g * Cg) * Pin, Cg, Pin, Xt, 0);
+        gemmABt(Mg * Kp, Pin, Cg, Wt, 0, Xt, 0, cols, 0);
+      }
       for (let m = 0; m < Mg; m++) {
         const yBase = (n * M + g * Mg + m) * Pout;
         for (let kd = 0; kd < kD; kd++) for (let kh = 0; kh < kH; kh++) for (let kw = 0; kw < kW; kw++) {
@@ -337,6 +442,7 @@ const convTransposeOp: OpSchema = {
     return [{ dtype: x.dtype, shape: [x.shape[0]!, M, ...transposeGeometry(ctx.node, x.shape.slice(2), k).out] }];
   },
   kernel: ({ node, inputs }) => [convTranspose(inputs[0]!, inputs[1]!, inputs[2], node)],
+  variants: { js: ({ node, inputs }) => [convTranspose(inputs[0]!, inputs[1]!, inputs[2], node, 'js')] },
   cost: (node) => {
     const x = node.inputs[0]?.type?.shape;
     const w = node.inputs[1]?.type?.shape;
@@ -348,6 +454,43 @@ const convTransposeOp: OpSchema = {
 // ---------------- pools ----------------
 
 type PoolKind = 'max' | 'avg' | 'lp';
+
+/**
+ * Float32 2-D max pooling over windows that lie inside the input (no padding, no dilation), on
+ * order-preserving integer keys: key(bits) = bits ^ ((bits >> 31) & 0x7fffffff) orders floats like
+ * their values, and the max of two keys is taken with a mask instead of a branch (a `v > m` compare
+ * mispredicts about every third tap on activations). Returns false, leaving Y untouched, when the
+ * input holds a NaN (the generic path propagates it the ONNX way); ties between -0 and +0 give +0.
+ */
+function maxPool2dKeys(
+  X: Float32Array, NC: number, H: number, W: number, kH: number, kW: number, sH: number, sW: number, oH: number, oW: number, Y: Float32Array,
+): boolean {
+  const xi = new Int32Array(X.buffer, X.byteOffset, X.length);
+  for (let i = 0; i < xi.length; i++) if ((xi[i]! & 0x7fffffff) > 0x7f800000) return false;
+  const yi = new Int32Array(Y.buffer, Y.byteOffset, Y.length);
+  let q = 0;
+  for (let p = 0; p < NC; p++) {
+    const base = p * H * W;
+    for (let oh = 0; oh < oH; oh++) {
+      const r0 = base + oh * sH * W;
+      for (let ow = 0; ow < oW; ow++, q++) {
+        const c0 = r0 + ow * sW;
+        let m = xi[c0]!;
+        m ^= (m >> 31) & 0x7fffffff;
+        for (let kh = 0; kh < kH; kh++) {
+          const r = c0 + kh * W;
+          for (let kw = 0; kw < kW; kw++) {
+            let v = xi[r + kw]!;
+            v ^= (v >> 31) & 0x7fffffff;
+            m ^= (m ^ v) & -(m < v);
+          }
+        }
+        yi[q] = m ^ ((m >> 31) & 0x7fffffff);
+      }
+    }
+  }
+  return true;
+}
 
 function pool(x: Tensor, node: Node, kind: PoolKind, withIndices: boolean): Tensor[] {
   const k = node.ints('kernel_shape');
@@ -389,6 +532,10 @@ function pool(x: Tensor, node: Node, kind: PoolKind, withIndices: boolean): Tens
     }
     return { lo, hi, padded };
   };
+  if (kind === 'max' && !I && x.dtype === 'float32' && D === 1 && kD === 1 && dH === 1 && dW === 1 && pH === 0 && pW === 0 &&
+    (oH - 1) * sH + kH <= H && (oW - 1) * sW + kW <= W && maxPool2dKeys(X as Float32Array, NC, H, W, kH, kW, sH, sW, oH, oW, Y as Float32Array)) {
+    return [new Tensor('float32', [x.shape[0]!, x.shape[1]!, ...outS], Y)];
+  }
   const rd = ranges(oD, sD, pD, kD, dD, D, eD);
   const rh = ranges(oH, sH, pH, kH, dH, H, eH);
   const rw = ranges(oW, sW, pW, kW, dW, W, eW);

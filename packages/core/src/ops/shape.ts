@@ -1041,13 +1041,14 @@ function resizeOp(op: string): OpSchema {
       if (known(x.shape)) return [{ dtype: x.dtype, shape: resizePlan(ctx.node, x.shape, sizesV, scalesV).out }];
       // Symbolic input dims: plan with 1 in their place, then keep each symbolic dim whose scale is
       // exactly 1 (it is not resized); resized symbolic dims are unknown.
-      const stand = x.shape.map((d) => (typeof d === 'number' ? d : 1));
+      const xs: readonly Dim[] = x.shape;
+      const stand = xs.map((d) => (typeof d === 'number' ? d : 1));
       const policy = ctx.node.string('keep_aspect_ratio_policy', 'stretch');
       if (sizesV && policy !== 'stretch') return unknown;
       const plan = resizePlan(ctx.node, stand, sizesV, scalesV);
-      return [{ dtype: x.dtype, shape: x.shape.map((d, i) => {
+      return [{ dtype: x.dtype, shape: xs.map((d, i) => {
         if (typeof d === 'number') return plan.out[i]!;
-        if (sizesV) return resizeSizeAt(ctx.node, sizesV, x.shape.length, i) ?? d;
+        if (sizesV) return resizeSizeAt(ctx.node, sizesV, xs.length, i) ?? d;
         return plan.scales[i] === 1 ? d : null;
       }) }];
     },
