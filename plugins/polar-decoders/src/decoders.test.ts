@@ -194,3 +194,31 @@ describe('GRAND family', () => {
     expect(abandoned).toBeGreaterThan(0);
   });
 });
+
+describe('every registered decoder', () => {
+  it.each([
+    [4, 2, 'none'],
+    [16, 4, '6-5G'],
+    [64, 20, '11-5G'],
+  ] as const)('recovers the message from noiseless LLRs (N = %i, K = %i, CRC %s)', (n, k, crc) => {
+    const code = new PolarCode({ n, k, crc });
+    const needsCrc = new Set(['ca-scl', 'sc-flip', 'scl-flip', 'fast-sclf']);
+    const msg = new Uint8Array(k);
+    const x = new Uint8Array(n);
+    const llr = new Float32Array(n);
+    const out = new Uint8Array(k);
+    for (const type of ['sc', 'fast-ssc', 'scl', 'ca-scl', 'fast-scl', 'sc-flip', 'scl-flip', 'fast-sclf', 'grand', 'orbgrand', 'step-grand'] as const) {
+      if (crc === 'none' && needsCrc.has(type)) continue;
+      const d = createDecoder(code, { type, L: 4 } as DecoderSpec);
+      for (let t = 0; t < 5; t++) {
+        for (let i = 0; i < k; i++) msg[i] = (i * 3 + t) % 4 === 1 ? 1 : 0;
+        code.encode(msg, x);
+        for (let i = 0; i < n; i++) llr[i] = x[i] ? -8 : 8;
+        const st = d.decode(llr, out);
+        expect(Array.from(out), `${type} N=${n}`).toEqual(Array.from(msg));
+        expect(sameBits(d.codeword, x)).toBe(true);
+        expect(st.attempts).toBe(1);
+      }
+    }
+  });
+});

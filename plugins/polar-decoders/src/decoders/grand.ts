@@ -383,7 +383,7 @@ export class StepGrandDecoder extends GrandBase {
   constructor(code: PolarCode, options: StepGrandOptions = {}) {
     super(code, options, 'step-grand');
     const n = code.n;
-    this.levels = requireInteger('step-grand.levels', options.levels ?? 16, 1, n);
+    this.levels = requireInteger('step-grand.levels', options.levels ?? Math.min(16, n), 1, n);
     this.maxSteps = requireInteger('step-grand.maxSteps', options.maxSteps ?? 12, 0, 100_000);
     this.name = `step-grand(Q=${this.levels},S=${this.maxSteps},P=${this.checkers})`;
     this.ranker = new ReliabilityRanker(n);

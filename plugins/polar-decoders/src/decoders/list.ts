@@ -163,7 +163,7 @@ export class ListFlipDecoder implements TrainableDecoder {
   constructor(code: PolarCode, kind: 'scl-flip' | 'fast-sclf', options: ListFlipOptions = {}) {
     if (!code.crc) throw new PolarParameterError('crc', `decoder '${kind}' needs a code with a CRC, got crc 'none'`);
     this.engine = makeListEngine(code, kind === 'fast-sclf', options, kind);
-    this.tMax = requireInteger(`${kind}.tMax`, options.tMax ?? 10, 0, Math.max(0, this.engine.maxSteps));
+    this.tMax = requireInteger(`${kind}.tMax`, options.tMax ?? Math.min(10, this.engine.maxSteps), 0, Math.max(0, this.engine.maxSteps));
     this.alpha = requireFinite(`${kind}.alpha`, options.alpha ?? 1, 1e-3, 1e3);
     this.learning = options.learn ?? kind === 'fast-sclf';
     this.learningRate = requireFinite(`${kind}.learningRate`, options.learningRate ?? 0.05, 0, 10);

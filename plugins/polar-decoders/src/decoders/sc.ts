@@ -21,7 +21,7 @@ export class ScEngine {
   readonly A: Float32Array;
   private readonly Ai: Int32Array;
   readonly B: Uint8Array;
-  private readonly scratch: Float32Array;
+  private readonly Bw: Int32Array;
   /** Codeword position whose decision is inverted (SC-Flip), or −1. */
   flipPosition = -1;
   /** When set, decision LLRs of information leaves are stored here by position. */
@@ -36,8 +36,9 @@ export class ScEngine {
     this.program = compileTree(frozen, { mode, rate0NeedsLlr: false });
     this.A = new Float32Array(2 * this.n);
     this.Ai = new Int32Array(this.A.buffer);
-    this.B = new Uint8Array(this.n);
-    this.scratch = new Float32Array(this.n);
+    const partialSums = new ArrayBuffer(Math.max(4, this.n));
+    this.B = new Uint8Array(partialSums, 0, this.n);
+    this.Bw = new Int32Array(partialSums);
     let lat = 0;
     let cx = 0;
     const ops = this.program.ops;
@@ -94,7 +95,15 @@ export class ScEngine {
         }
         case OP_COMBINE: {
           const h = s >> 1;
-          for (let i = o; i < o + h; i++) B[i] = B[i]! ^ B[i + h]!;
+          if (h >= 4) {
+            // Four partial sums per word: o and h are multiples of 4 here.
+            const Bw = this.Bw;
+            const wo = o >> 2;
+            const wh = h >> 2;
+            for (let i = wo; i < wo + wh; i++) Bw[i] = Bw[i]! ^ Bw[i + wh]!;
+          } else {
+            for (let i = o; i < o + h; i++) B[i] = B[i]! ^ B[i + h]!;
+          }
           break;
         }
         case OP_LEAF_FROZEN:
@@ -109,16 +118,16 @@ export class ScEngine {
           break;
         }
         case OP_RATE0:
-          B.fill(0, o, o + s);
+          for (let i = o; i < o + s; i++) B[i] = 0;
           break;
         case OP_RATE1:
           for (let i = 0; i < s; i++) B[o + i] = A[s + i]! < 0 ? 1 : 0;
           break;
         case OP_REP: {
-          const R = this.scratch;
-          for (let i = 0; i < s; i++) R[i] = A[s + i]!;
-          for (let h = s >> 1; h >= 1; h >>= 1) for (let i = 0; i < h; i++) R[i] = R[i]! + R[i + h]!;
-          B.fill(R[0]! < 0 ? 1 : 0, o, o + s);
+          // Fold in place (the node's LLRs are not needed afterwards), in SC's pairwise order.
+          for (let h = s >> 1; h >= 1; h >>= 1) for (let i = s; i < s + h; i++) A[i] = A[i]! + A[i + h]!;
+          const bit = A[s]! < 0 ? 1 : 0;
+          for (let i = o; i < o + s; i++) B[i] = bit;
           break;
         }
         case OP_SPC: {
@@ -245,7 +254,7 @@ export class ScFlipDecoder implements PolarDecoder {
 
   constructor(code: PolarCode, options: ScFlipOptions = {}) {
     if (!code.crc) throw new PolarParameterError('crc', "decoder 'sc-flip' needs a code with a CRC, got crc 'none'");
-    this.tMax = options.tMax ?? 8;
+    this.tMax = options.tMax ?? Math.min(8, code.kCodec);
     if (!Number.isInteger(this.tMax) || this.tMax < 0 || this.tMax > code.kCodec) {
       throw new PolarParameterError('tMax', `got ${this.tMax}, expected an integer in [0, ${code.kCodec}]`);
     }
