@@ -89,4 +89,15 @@ describe('elementwise ops', () => {
     const x = b.input('x', 'float32', ['N', 3]);
     expect(b.relu(b.add(x, b.constant(1))).type).toEqual({ dtype: 'float32', shape: ['N', 3] });
   });
+  it('float32 Relu (branch-free on bits) maps negatives, -0 and -inf to +0 and keeps NaN and +inf', () => {
+    const y = runOp('Relu', [t([-1, -0, 0, 2.5, -Infinity, Infinity, NaN, -NaN, 1e-45, -1e-45], [10])])[0]!;
+    const v = values(y);
+    expect(v.slice(0, 6)).toEqual([0, 0, 0, 2.5, 0, Infinity]);
+    expect(Object.is(v[1], 0)).toBe(true);
+    expect(Number.isNaN(v[6]) && Number.isNaN(v[7])).toBe(true);
+    expect(v[8]).toBeGreaterThan(0);
+    expect(Object.is(v[9], 0)).toBe(true);
+    const d = runOp('Relu', [t([-1, 3, NaN], [3], 'float64')])[0]!;
+    expect(values(d).slice(0, 2)).toEqual([0, 3]);
+  });
 });

@@ -163,4 +163,19 @@ describe('normalizations and softmax', () => {
     expect(values(q)).toEqual([10, 11, 12, 14, 255, 0]);
     expect(values(runOp('DequantizeLinear', [q, t([0.5], []), Tensor.from([10], [], 'uint8')])[0]!)).toEqual([0, 0.5, 1, 2, 122.5, -5]);
   });
+  it('float32 MaxPool fast path (integer keys) equals the generic path, and NaN inputs take the generic path', () => {
+    const rng = new Rng(5);
+    const x = random(rng, [2, 3, 9, 8]);
+    for (const attrs of [{ kernel_shape: [2, 2], strides: [2, 2] }, { kernel_shape: [3, 2], strides: [2, 1] }]) {
+      // With the Indices output the generic loop runs; its values are the reference.
+      const [fast] = runOp('MaxPool', [x], attrs);
+      const [generic] = runOp('MaxPool', [x], attrs, 2);
+      expect(fast!.shape).toEqual(generic!.shape);
+      expect(values(fast!)).toEqual(values(generic!));
+    }
+    const withNaN = t([1, NaN, 3, 4, -1, -2, -3, -4], [1, 1, 2, 4]);
+    const y = values(runOp('MaxPool', [withNaN], { kernel_shape: [2, 2], strides: [2, 2] })[0]!);
+    expect(y).toEqual([1, 4]); // the generic loop's NaN handling (a NaN tap never wins a comparison)
+    expect(values(runOp('MaxPool', [t([-5, -0.5, -3, -4], [1, 1, 2, 2])], { kernel_shape: [2, 2] })[0]!)).toEqual([-0.5]);
+  });
 });

@@ -460,7 +460,7 @@ type PoolKind = 'max' | 'avg' | 'lp';
  * order-preserving integer keys: key(bits) = bits ^ ((bits >> 31) & 0x7fffffff) orders floats like
  * their values, and the max of two keys is taken with a mask instead of a branch (a `v > m` compare
  * mispredicts about every third tap on activations). Returns false, leaving Y untouched, when the
- * input holds a NaN (the generic path propagates it the ONNX way); ties between -0 and +0 give +0.
+ * input holds a NaN (the generic loop keeps its own NaN behaviour); ties between -0 and +0 give +0.
  */
 function maxPool2dKeys(
   X: Float32Array, NC: number, H: number, W: number, kH: number, kW: number, sH: number, sW: number, oH: number, oW: number, Y: Float32Array,
