@@ -47,6 +47,6 @@ describe('the plugin object and its pipeline example', () => {
   it('a bad step option is one line naming the step and field', async () => {
     const raw = structuredClone(await readPipelineFile(example)) as { steps: { options: Record<string, unknown> }[] };
     raw.steps[1]!.options.positFraction = 7;
-    await expect(validatePipeline(raw, { configDir: join(example, '..'), plugins: [corePlugin] })).rejects.toThrow(/positFraction/);
+    await expect(validatePipeline(raw, { configDir: join(example, '..'), plugins: [corePlugin] })).rejects.toThrow(/^pipeline: steps\[1\]\.options\.positFraction: Too big: expected number to be <=1$/);
   });
 });
