@@ -12,6 +12,9 @@ const child = spawn(process.execPath, [nxBin, ...args], { stdio: ['inherit', 'pi
 const ran = new Set();
 const failed = new Set();
 let inFailedList = false;
+// vitest's per-project "Tests  3 failed | 40 passed (43)" lines, summed for one closing count.
+let testsPassed = 0;
+let testsFailed = 0;
 let buffered = '';
 child.stdout.on('data', (chunk) => {
   process.stdout.write(chunk);
@@ -20,6 +23,11 @@ child.stdout.on('data', (chunk) => {
   buffered = lines.pop() ?? '';
   for (const raw of lines) {
     const line = raw.replace(/\x1b\[[0-9;]*m/g, '');
+    const counts = /^\s*Tests\s+(.*)\(\d+\)\s*$/.exec(line);
+    if (counts) {
+      testsPassed += Number(/(\d+) passed/.exec(counts[1])?.[1] ?? 0);
+      testsFailed += Number(/(\d+) failed/.exec(counts[1])?.[1] ?? 0);
+    }
     const run = /^> nx run (\S+):test/.exec(line);
     if (run) ran.add(run[1]);
     if (/^Failed tasks:/.test(line.trim())) inFailedList = true;
@@ -43,6 +51,7 @@ child.on('close', (code) => {
     for (const f of failed) process.stdout.write(`  ✖ ${f}\n`);
     process.stdout.write(`  ✔ ${passed.length} passed${passed.length ? `: ${passed.join(', ')}` : ''}\n`);
   }
+  process.stdout.write(`tests: ${testsPassed} passed, ${testsFailed} failed\n`);
   process.stdout.write(`${bar}\n`);
   process.exit(code ?? 1);
 });
