@@ -23,7 +23,7 @@ child.stdout.on('data', (chunk) => {
   buffered = lines.pop() ?? '';
   for (const raw of lines) {
     const line = raw.replace(/\x1b\[[0-9;]*m/g, '');
-    const counts = /^\s*Tests\s+(.*)\(\d+\)\s*$/.exec(line);
+    const counts = /^(?:\S+:)?\s*Tests\s+(.*)\(\d+\)\s*$/.exec(line);
     if (counts) {
       testsPassed += Number(/(\d+) passed/.exec(counts[1])?.[1] ?? 0);
       testsFailed += Number(/(\d+) failed/.exec(counts[1])?.[1] ?? 0);
