@@ -6,3 +6,4 @@ export * from './gap8.js';
 export * from './analog.js';
 export * from './posit-fixed.js';
 export * from './cpu-ort.js';
+export * from './posit-shift-add.js';
