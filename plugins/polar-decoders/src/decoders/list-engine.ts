@@ -42,6 +42,7 @@ export class ListEngine {
   private readonly alpha: Float32Array[];
   private readonly alphaI: Int32Array[];
   private readonly beta: Uint8Array[];
+  private readonly betaW: Int32Array[];
   private readonly betaSize: Int32Array;
   private readonly aSlot: Int32Array;
   private readonly bSlot: Int32Array;
@@ -102,6 +103,7 @@ export class ListEngine {
     this.alpha = [];
     this.alphaI = [];
     this.beta = [];
+    this.betaW = [];
     this.betaSize = new Int32Array(this.levels);
     for (let lv = 0; lv < this.levels; lv++) {
       const s = 1 << lv;
@@ -110,7 +112,9 @@ export class ListEngine {
       this.alphaI.push(new Int32Array(a.buffer));
       const bs = lv === this.log2n ? n : 2 * s;
       this.betaSize[lv] = bs;
-      this.beta.push(new Uint8Array(L * bs));
+      const b = new Uint8Array(L * Math.max(4, bs));
+      this.beta.push(b);
+      this.betaW.push(new Int32Array(b.buffer, 0, b.length >> 2));
     }
     this.aSlot = new Int32Array(L * this.levels).fill(-1);
     this.bSlot = new Int32Array(L * this.levels).fill(-1);
@@ -475,10 +479,24 @@ export class ListEngine {
       const p = this.paths[j]!;
       const so = this.bSlot[p * this.levels + lvC]! * srcSize;
       const d = this.betaForWrite(p, lvP, side * s) * dstSize + side * s;
-      for (let i = 0; i < h; i++) {
-        const r = src[so + h + i]!;
-        dstArr[d + i] = src[so + i]! ^ r;
-        dstArr[d + h + i] = r;
+      if (h >= 4) {
+        // Four partial sums per word (offsets are multiples of 4 for h >= 4).
+        const sw = this.betaW[lvC]!;
+        const dw = this.betaW[lvP]!;
+        const so4 = so >> 2;
+        const d4 = d >> 2;
+        const h4 = h >> 2;
+        for (let i = 0; i < h4; i++) {
+          const r = sw[so4 + h4 + i]!;
+          dw[d4 + i] = sw[so4 + i]! ^ r;
+          dw[d4 + h4 + i] = r;
+        }
+      } else {
+        for (let i = 0; i < h; i++) {
+          const r = src[so + h + i]!;
+          dstArr[d + i] = src[so + i]! ^ r;
+          dstArr[d + h + i] = r;
+        }
       }
     }
   }
@@ -504,7 +522,7 @@ export class ListEngine {
       }
       this.metric[p] = this.metric[p]! + pen;
       const d = this.betaTarget(p, s, o);
-      barr.fill(0, d, d + s);
+      for (let i = d; i < d + s; i++) barr[i] = 0;
     }
     this.latency += s === 1 ? LATENCY_MODEL.listFrozenLeaf : LATENCY_MODEL.listRate0;
     this.complexity += s * this.active;
