@@ -87,6 +87,12 @@ describe('pipeline config validation', () => {
     ]);
   });
 
+  it('accepts a pipeline without a model, for steps that need no graph', () => {
+    const config = parsePipelineConfig({ name: 'sweep', steps: [{ use: 'polar-sweep' }] });
+    expect(config.model).toBeUndefined();
+    expect(config.steps).toHaveLength(1);
+  });
+
   it('rejects a non-object config in one line', () => {
     expect(() => parsePipelineConfig([1, 2], 'p.json')).toThrow('p.json: expected a JSON object, got an array');
   });

@@ -46,7 +46,8 @@ export const PipelineConfigSchema = z
     name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only (it names the output directory)'),
     description: z.string().optional(),
     seed: z.number().int().nonnegative().default(0),
-    model: ModelSource,
+    /** Absent for pipelines whose steps need no graph (e.g. a decoder sweep). */
+    model: ModelSource.optional(),
     data: DataBlock.optional(),
     plugins: z.array(z.string().min(1)).default([]),
     steps: z.array(Step).min(1),
@@ -158,7 +159,7 @@ export function parsePipelineConfig(raw: unknown, source = 'pipeline'): Pipeline
     if (prev !== undefined) problems.push(`steps[${i}]${s.id ? '.id' : '.use'}: step id '${id}' is already used by steps[${prev}]; give one of them an 'id'`);
     ids.set(id, i);
   });
-  if (r.data.model.from !== undefined && !ids.has(r.data.model.from)) {
+  if (r.data.model?.from !== undefined && !ids.has(r.data.model.from)) {
     problems.push(`model.from: no step with id '${r.data.model.from}'; valid: ${[...ids.keys()].join(', ')}`);
   }
   if (problems.length) throw new PipelineConfigError(problems, source);
@@ -213,7 +214,7 @@ export function resolveSteps(config: PipelineConfig, contributions: PluginContri
   if (config.data && !contributions.datasets.has(config.data.dataset)) {
     problems.push(`data.dataset: unknown dataset '${config.data.dataset}'${suggest(config.data.dataset, contributions.datasets)}; valid: ${list(contributions.datasets)}`);
   }
-  if (config.model.builder !== undefined && !contributions.models.has(config.model.builder)) {
+  if (config.model?.builder !== undefined && !contributions.models.has(config.model.builder)) {
     problems.push(`model.builder: unknown model '${config.model.builder}'${suggest(config.model.builder, contributions.models)}; valid: ${list(contributions.models)}`);
   }
   if (problems.length) throw new PipelineConfigError(problems, source);

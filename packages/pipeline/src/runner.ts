@@ -147,6 +147,7 @@ export class StepRunner {
 
   async buildModel(container: DependencyContainer, configDir: string, outDir: string, signal: AbortSignal): Promise<{ graph?: Graph; source: string }> {
     const m = this.config.model;
+    if (!m) return { source: 'none (no model in the config)' };
     if (m.builder !== undefined) {
       const def = this.models.get(m.builder)!;
       const parsed = def.config.safeParse(m.config ?? {});
