@@ -91,6 +91,25 @@ describe('GPT', () => {
   });
 });
 
+describe('GPT block output', () => {
+  it("exposes the last block's output before the final norm: LayerNorm of it with 'norm' gives 'hidden'", async () => {
+    const g = buildGpt({ vocab: 12, context: 6, dim: 16, depth: 2, heads: 2, mlpDim: 32, exposeHidden: true, exposeBlockOutput: true }, { seed: 2 });
+    expect(g.outputs.map((v) => v.name)).toEqual(['logits', 'hidden', 'block_output']);
+    const out = await run(g, { x: Tensor.from([3, 5, 7, 2, 9, 4], [1, 6], 'int64') });
+    const f = out.block_output!.toFloat64();
+    const hidden = out.hidden!.toFloat64();
+    const gamma = g.initializers.get('norm.weight')!.initializer!.toFloat64();
+    const beta = g.initializers.get('norm.bias')!.initializer!.toFloat64();
+    for (let t = 0; t < 6; t++) {
+      const row = f.subarray(t * 16, (t + 1) * 16);
+      const mean = row.reduce((a, b) => a + b, 0) / 16;
+      const variance = row.reduce((a, b) => a + (b - mean) ** 2, 0) / 16;
+      for (let j = 0; j < 16; j++) expect(hidden[t * 16 + j]!).toBeCloseTo(((row[j]! - mean) / Math.sqrt(variance + 1e-5)) * gamma[j]! + beta[j]!, 5);
+    }
+    expect(buildGpt({ vocab: 12, context: 6, dim: 16, depth: 1, heads: 2, mlpDim: 32 }).outputs.map((v) => v.name)).toEqual(['logits']);
+  });
+});
+
 describe('BERT', () => {
   it('ignores padding: changing only the embedding of pad positions leaves logits unchanged', async () => {
     const bert = buildBert({ vocab: 10, seqLen: 6, maxLen: 6, dim: 8, depth: 1, heads: 2, mlpDim: 16 }, { seed: 1 });

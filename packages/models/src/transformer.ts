@@ -141,9 +141,14 @@ export interface GptConfig extends BlockConfig {
   context: number;
   /** Also output the final normalised hidden states as 'hidden' [N, T, D] (for adapters that read them). */
   exposeHidden: boolean;
+  /**
+   * Also output the last block's output before the final norm as 'block_output' [N, T, D]: the
+   * context representation that external-memory methods (kNN-LM, PEMA) store and read.
+   */
+  exposeBlockOutput: boolean;
 }
 
-export const GPT_DEFAULTS: GptConfig = { vocab: 64, context: 64, dim: 128, depth: 4, heads: 4, mlpDim: 512, exposeHidden: false };
+export const GPT_DEFAULTS: GptConfig = { vocab: 64, context: 64, dim: 128, depth: 4, heads: 4, mlpDim: 512, exposeHidden: false, exposeBlockOutput: false };
 
 /**
  * Tiny GPT-style decoder: x int64 [N, context]; token + position embeddings via Gather; pre-LN
@@ -161,8 +166,10 @@ export function buildGpt(config: Partial<GptConfig> = {}, opts: BuildOptions = {
   for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) causal[i * T + j] = MASKED;
   const mask = L.constTensor(new Tensor('float32', [T, T], causal), 'causal_mask');
   for (let i = 0; i < c.depth; i++) h = transformerBlock(L, h, `blocks.${i}`, c, 'pre', mask);
+  const blockOutput = h;
   h = L.layerNorm(h, 'norm', c.dim);
   L.output(L.linear(h, 'lm_head', c.dim, c.vocab, { bias: false, init: 'xavier' }), 'logits', -1);
   if (c.exposeHidden) L.b.output(h, 'hidden');
+  if (c.exposeBlockOutput) L.b.output(blockOutput, 'block_output');
   return stamp(L.graph, 'gpt', c);
 }
