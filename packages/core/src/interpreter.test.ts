@@ -133,3 +133,58 @@ describe('interpret after in-place edits', () => {
     expect([...interpret(b.graph, feeds).y!.toFloat64()]).toEqual([1, 0]);
   });
 });
+
+describe('in-place reuse of dying intermediates (donation)', () => {
+  it('overwrites only fresh, unshared intermediates: feeds, constants, fetches and fan-out survive', () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', [4]);
+    const c = b.op('Constant', [], { value: Tensor.from([1, -1, 2, -2], [4]) });
+    const r0 = b.op('Relu', [x]); // x is a feed: never written
+    const r1 = b.op('Relu', [c]); // a Constant's attribute: never written
+    const s = b.op('Add', [r0, r1]); // r0 and r1 die here: one may be reused
+    const n = b.op('Neg', [s]); // s is still used below (fan-out): not donated here
+    const m = b.op('Mul', [s, n]);
+    const shaped = b.op('Reshape', [m, b.ints([2, 2])]); // shares m's buffer
+    const out = b.op('Relu', [b.op('Abs', [shaped])]);
+    b.output(out, 'y');
+    const feeds = { x: Tensor.from([-3, 3, -4, 4], [4]) };
+    const first = interpret(b.graph, feeds);
+    expect(first.y!.toNumbers()).toEqual([1, 9, 4, 16]);
+    expect(feeds.x.toNumbers()).toEqual([-3, 3, -4, 4]);
+    expect(c.producer!.tensor('value')!.toNumbers()).toEqual([1, -1, 2, -2]);
+    // Same graph again (constants intact) and with an intermediate fetched (kept, not overwritten).
+    expect(interpret(b.graph, feeds).y!.toNumbers()).toEqual([1, 9, 4, 16]);
+    const fetched = interpret(b.graph, feeds, { fetches: [s.name, 'y'] });
+    expect(fetched[s.name]!.toNumbers()).toEqual([1, 3, 2, 4]);
+  });
+
+  it('reuses a dying conv output for the following Relu (same buffer) and gives the same numbers', () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', [1, 1, 3, 3]);
+    const conv = b.op('Conv', [x, b.param('w', Tensor.from([1, -1, -1, 1], [1, 1, 2, 2]))]);
+    const relu = b.op('Relu', [conv]);
+    b.output(relu, 'y');
+    const feeds = { x: Tensor.from([1, 5, 2, 7, 3, 9, 4, 8, 6], [1, 1, 3, 3]) };
+    const all = interpret(b.graph, feeds, { fetches: [conv.name, 'y'] });
+    // A spy variant of Relu sees what the interpreter donates.
+    const seen: { donated: boolean; sameBuffer: boolean }[] = [];
+    const std = standardOps().get('Relu')!;
+    const registry = standardOps().extend().augment('Relu', {
+      variants: {
+        spy: (ctx) => {
+          const [out] = std.kernel(ctx);
+          seen.push({ donated: ctx.donated?.has(ctx.inputs[0]!) ?? false, sameBuffer: out!.data === ctx.inputs[0]!.data });
+          return [out!];
+        },
+      },
+    });
+    relu.producer!.meta.set('kernel', 'spy');
+    const y = interpret(b.graph, feeds, { registry }).y!;
+    expect(seen).toEqual([{ donated: true, sameBuffer: true }]);
+    interpret(b.graph, feeds, { registry, fetches: [conv.name, 'y'] });
+    expect(seen[1]).toEqual({ donated: false, sameBuffer: false });
+    expect(y.toNumbers()).toEqual(all.y!.toNumbers());
+    expect(all[conv.name]!.toNumbers()).toEqual([-8, 9, 8, -8]);
+    expect(y.toNumbers()).toEqual([0, 9, 8, 0]);
+  });
+});

@@ -31,6 +31,8 @@ class Scope {
 interface Plan {
   /** For each node, the names whose last use is that node (freed after it runs). */
   frees: string[][];
+  /** Buffers owned by the graph itself (tensor attributes such as Constant values): never donated. */
+  owned: Set<ArrayBufferLike>;
   /** Names a graph reads from enclosing scopes. */
   free: Set<string>;
   /** What the plan was computed from: a graph edited in place (passes) gets a new plan. */
@@ -68,9 +70,68 @@ function planOf(graph: Graph): Plan {
   const keep = new Set([...graph.outputs.map((v) => v.name), ...graph.inputs.map((v) => v.name), ...graph.initializers.keys()]);
   const frees: string[][] = nodes.map(() => []);
   for (const [name, i] of last) if (!keep.has(name) && !free.has(name)) frees[i]!.push(name);
-  const plan = { frees, free, version: graph.version, outputs };
+  const owned = new Set<ArrayBufferLike>();
+  collectOwned(graph, owned);
+  const plan = { frees, free, owned, version: graph.version, outputs };
   plans.set(graph, plan);
   return plan;
+}
+
+/** Buffers of a graph's initializers and tensor attributes, nested graphs included. */
+function collectOwned(graph: Graph, owned: Set<ArrayBufferLike>): void {
+  for (const v of graph.initializers.values()) if (v.initializer) owned.add(bufferOf(v.initializer));
+  for (const n of graph.nodes) {
+    for (const a of n.attrs.values()) {
+      if (a.kind === 'tensor') owned.add(bufferOf(a.value));
+      else if (a.kind === 'tensors') for (const t of a.value) owned.add(bufferOf(t));
+      else if (a.kind === 'graph') collectOwned(a.value, owned);
+      else if (a.kind === 'graphs') for (const g of a.value) collectOwned(g, owned);
+    }
+  }
+}
+
+function bufferOf(t: Tensor): ArrayBufferLike {
+  const d = t.data as { buffer?: ArrayBufferLike };
+  return d.buffer ?? (t.data as unknown as ArrayBufferLike);
+}
+
+/**
+ * Inputs of node i that die at it and whose buffer nothing else can see: not fed, not owned by the
+ * graph (initializers, tensor attributes), not fetched, not shared with another input of the node
+ * or with any other live value in this scope or an enclosing one. Kernels may write into them.
+ */
+function donations(node: Node, inputs: (Tensor | undefined)[], dying: string[], scope: Scope, plan: Plan, guard: Guard): Set<Tensor> | undefined {
+  let out: Set<Tensor> | undefined;
+  for (let j = 0; j < inputs.length; j++) {
+    const t = inputs[j];
+    const v = node.inputs[j];
+    if (!t || !v || !dying.includes(v.name) || guard.keep?.has(v.name) || typeof t.data === 'object' && Array.isArray(t.data)) continue;
+    const buf = bufferOf(t);
+    if (!guard.fresh.has(buf) || plan.owned.has(buf) || guard.fed.has(buf)) continue;
+    let shared = false;
+    for (let q = 0; q < inputs.length && !shared; q++) if (q !== j && inputs[q] && bufferOf(inputs[q]!) === buf) shared = true;
+    for (let s: Scope | undefined = scope; s && !shared; s = s.parent) {
+      for (const [name, u] of s.values) if (u !== t ? bufferOf(u) === buf : name !== v.name) { shared = true; break; }
+    }
+    if (!shared) (out ??= new Set()).add(t);
+  }
+  return out;
+}
+
+/**
+ * What the run may and may not overwrite: the caller's feeds (by buffer) and fetches (by name) never;
+ * only `fresh` buffers, which a standard kernel (not a plugin's, not a control-flow op's) allocated
+ * during this run, can be donated.
+ */
+interface Guard {
+  fed: Set<ArrayBufferLike>;
+  keep?: Set<string>;
+  fresh: WeakSet<object>;
+}
+
+function hasGraphAttr(node: Node): boolean {
+  for (const a of node.attrs.values()) if (a.kind === 'graph' || a.kind === 'graphs') return true;
+  return false;
 }
 
 function firstLine(e: unknown): string {
@@ -108,7 +169,7 @@ function kernelFor(node: Node, schema: OpSchema): Kernel {
   return k;
 }
 
-function runGraph(graph: Graph, scope: Scope, registry: OpRegistry, fetches?: string[]): Tensor[] {
+function runGraph(graph: Graph, scope: Scope, registry: OpRegistry, guard: Guard, fetches?: string[]): Tensor[] {
   const plan = planOf(graph);
   for (const [name, v] of graph.initializers) if (!scope.values.has(name)) scope.values.set(name, v.initializer!);
   const nodes = graph.nodes;
@@ -125,6 +186,7 @@ function runGraph(graph: Graph, scope: Scope, registry: OpRegistry, fetches?: st
       return t;
     });
     let outs: Tensor[];
+    const dying = plan.frees[i]!;
     try {
       outs = kernel({
         node,
@@ -132,12 +194,20 @@ function runGraph(graph: Graph, scope: Scope, registry: OpRegistry, fetches?: st
         runGraph: (g, feeds) => {
           const inner = new Scope(scope);
           for (const [k, t] of feeds) inner.values.set(k, t);
-          return runGraph(g, inner, registry);
+          return runGraph(g, inner, registry, guard);
         },
+        donated: dying.length > 0 ? donations(node, inputs, dying, scope, plan, guard) : undefined,
       });
     } catch (e) {
       if (e instanceof InterpretError) throw e;
       throw new InterpretError(`${node.describe()}: ${firstLine(e)}`, node);
+    }
+    if (schema === standardOps().get(node.op, node.domain) && !hasGraphAttr(node)) {
+      for (const t of outs) {
+        if (!t) continue;
+        const b = bufferOf(t);
+        if (!inputs.some((x) => x && bufferOf(x) === b)) guard.fresh.add(b);
+      }
     }
     node.outputs.forEach((o, j) => {
       if (o.name === '') return;
@@ -185,7 +255,8 @@ export function interpret(graph: Graph, feeds: Record<string, Tensor>, opts: Int
     }
   }
   const names = opts.fetches ?? graph.outputs.map((v) => v.name);
-  const outs = runGraph(graph, scope, registry, opts.fetches);
+  const guard: Guard = { fed: new Set(Object.values(feeds).map(bufferOf)), keep: opts.fetches ? new Set(opts.fetches) : undefined, fresh: new WeakSet() };
+  const outs = runGraph(graph, scope, registry, guard, opts.fetches);
   const result: Record<string, Tensor> = {};
   names.forEach((n, i) => { result[n] = outs[i]!; });
   return result;

@@ -15,6 +15,12 @@ export interface KernelContext {
   inputs: (Tensor | undefined)[];
   /** Runs a nested graph (If / Loop / Scan bodies) with the given feeds; outer values resolve by name. */
   runGraph(graph: Graph, feeds: Map<string, Tensor>): Tensor[];
+  /**
+   * Input tensors whose storage the kernel may overwrite (and return as its output): the interpreter
+   * drops them after this node, and no feed, initializer, constant attribute, fetch or other live
+   * value shares their buffer. Kernels check membership of the very tensor they write into.
+   */
+  donated?: ReadonlySet<Tensor>;
 }
 
 export type Kernel = (ctx: KernelContext) => Tensor[];

@@ -36,7 +36,13 @@ interface UnaryOpts {
   flops?: number;
 }
 
-export function mapUnary(x: Tensor, f: F1, outDtype: DType = x.dtype, big?: (x: bigint) => bigint): Tensor {
+/** The storage of a donated input when an elementwise result of `dtype` can be written over it. */
+function reusable(t: Tensor, dtype: DType, shape: Shape, donated: ReadonlySet<Tensor> | undefined): NumArray | undefined {
+  if (!donated?.has(t) || t.dtype !== dtype || (dtype !== 'float32' && dtype !== 'float64') || !sameShape(t.shape, shape)) return undefined;
+  return t.data as NumArray;
+}
+
+export function mapUnary(x: Tensor, f: F1, outDtype: DType = x.dtype, big?: (x: bigint) => bigint, into?: NumArray): Tensor {
   if (big && isBigIntDType(x.dtype)) {
     const s = x.data as BigArray;
     const o = (x.dtype === 'int64' ? new BigInt64Array(x.size) : new BigUint64Array(x.size)) as BigArray;
@@ -45,7 +51,7 @@ export function mapUnary(x: Tensor, f: F1, outDtype: DType = x.dtype, big?: (x: 
   }
   const s = nums(x);
   const n = x.size;
-  const o = outArray(outDtype, n);
+  const o = into ?? outArray(outDtype, n);
   if (f === relu && s instanceof Float32Array && o instanceof Float32Array) reluBits(s, o);
   else if (f === relu) for (let i = 0; i < n; i++) { const v = s[i]!; o[i] = v > 0 ? v : 0; }
   else for (let i = 0; i < n; i++) o[i] = f(s[i]!);
@@ -60,7 +66,11 @@ function unary(op: string, make: (node: Node, dtype: DType) => F1, opts: UnaryOp
     attrs: opts.attrs,
     differentiable: opts.differentiable,
     infer: (ctx) => (ctx.inputs[0] ? [typeOf(opts.out ?? ctx.inputs[0].dtype, ctx.inputs[0].shape)] : [undefined]),
-    kernel: ({ node, inputs }) => [mapUnary(inputs[0]!, make(node, inputs[0]!.dtype), opts.out, opts.big)],
+    kernel: ({ node, inputs, donated }) => {
+      const x = inputs[0]!;
+      const out = opts.out ?? x.dtype;
+      return [mapUnary(x, make(node, x.dtype), out, opts.big, reusable(x, out, x.shape, donated))];
+    },
     cost: elementwiseCost(opts.flops ?? 1),
   };
 }
@@ -210,7 +220,7 @@ function binaryLoop(A: ArrayLike<number>, sa: Shape, B: ArrayLike<number>, sb: S
 const CODES: Record<string, Code> = { Add: Code.Add, Sub: Code.Sub, Mul: Code.Mul };
 
 /** Applies a binary function with broadcasting; int64/uint64 go through `big` when given (bit-exact). */
-export function mapBinary(a: Tensor, b: Tensor, f: F2, outDtype: DType = a.dtype, big?: B2, code: Code = Code.Call): Tensor {
+export function mapBinary(a: Tensor, b: Tensor, f: F2, outDtype: DType = a.dtype, big?: B2, code: Code = Code.Call, donated?: ReadonlySet<Tensor>): Tensor {
   const shape = broadcastConcrete(a.shape, b.shape);
   if (big && isBigIntDType(a.dtype) && isBigIntDType(b.dtype)) {
     const ia = broadcastIndex(a.shape, shape);
@@ -227,7 +237,9 @@ export function mapBinary(a: Tensor, b: Tensor, f: F2, outDtype: DType = a.dtype
     for (let i = 0; i < n; i++) o[i] = big(A[ia[i]!]!, B[ib[i]!]!) as bigint;
     return new Tensor(outDtype, shape, o);
   }
-  const o = outArray(outDtype, sizeOf(shape));
+  // An input with the output's shape and dtype that dies here is overwritten in place: each output
+  // element is written after the only read of that position.
+  const o = reusable(a, outDtype, shape, donated) ?? reusable(b, outDtype, shape, donated) ?? outArray(outDtype, sizeOf(shape));
   binaryLoop(nums(a), a.shape, nums(b), b.shape, o, shape, f, code);
   return wrap(outDtype, shape, o);
 }
@@ -259,11 +271,11 @@ function binary(op: string, make: (node: Node, dtype: DType) => F2, opts: Binary
     attrs: opts.attrs,
     differentiable: opts.bool ? false : opts.differentiable,
     infer: binaryInfer(opts.bool ?? false),
-    kernel: ({ node, inputs }) => {
+    kernel: ({ node, inputs, donated }) => {
       const a = inputs[0]!;
       const b = inputs[1]!;
       const code = CODES[op] ?? (op === 'Div' && isFloatDType(a.dtype) ? Code.Div : Code.Call);
-      return [mapBinary(a, b, make(node, a.dtype), opts.bool ? 'bool' : a.dtype, opts.big, code)];
+      return [mapBinary(a, b, make(node, a.dtype), opts.bool ? 'bool' : a.dtype, opts.big, code, donated)];
     },
     cost: elementwiseCost(1),
   };

@@ -469,6 +469,27 @@ function maxPool2dKeys(
   for (let i = 0; i < xi.length; i++) if ((xi[i]! & 0x7fffffff) > 0x7f800000) return false;
   const yi = new Int32Array(Y.buffer, Y.byteOffset, Y.length);
   let q = 0;
+  if (kH === 2 && kW === 2) {
+    // The common 2x2 window, unrolled.
+    for (let p = 0; p < NC; p++) {
+      const base = p * H * W;
+      for (let oh = 0; oh < oH; oh++) {
+        const r0 = base + oh * sH * W;
+        const r1 = r0 + W;
+        for (let ow = 0, c = 0; ow < oW; ow++, q++, c += sW) {
+          let a = xi[r0 + c]!; a ^= (a >> 31) & 0x7fffffff;
+          let b = xi[r0 + c + 1]!; b ^= (b >> 31) & 0x7fffffff;
+          let d = xi[r1 + c]!; d ^= (d >> 31) & 0x7fffffff;
+          let e = xi[r1 + c + 1]!; e ^= (e >> 31) & 0x7fffffff;
+          a ^= (a ^ b) & -(a < b);
+          d ^= (d ^ e) & -(d < e);
+          a ^= (a ^ d) & -(a < d);
+          yi[q] = a ^ ((a >> 31) & 0x7fffffff);
+        }
+      }
+    }
+    return true;
+  }
   for (let p = 0; p < NC; p++) {
     const base = p * H * W;
     for (let oh = 0; oh < oH; oh++) {
