@@ -27,10 +27,12 @@ export interface GenerateOptions {
   /** Id used to fill the window right of the last token (never attended by a causal model; default 0). */
   padId?: number;
   /**
-   * Step hook: receives the next-token logits (float64, a copy), the step and all graph outputs,
-   * and may return replacement logits (e.g. a mixture with an adapter's distribution).
+   * Step hook: receives the next-token logits (float64, a copy), the step, all graph outputs and
+   * `at`, the window position the logits were read at (so other [N, T, ...] outputs, e.g. a
+   * hidden state, can be read there), and may return replacement logits (e.g. a mixture with an
+   * adapter's distribution).
    */
-  transformLogits?: (logits: Float64Array, step: number, outputs: Record<string, Tensor>) => Float64Array | undefined | void;
+  transformLogits?: (logits: Float64Array, step: number, outputs: Record<string, Tensor>, at: number) => Float64Array | undefined | void;
 }
 
 /**
@@ -56,9 +58,9 @@ export async function generate(opts: GenerateOptions): Promise<number[]> {
     if (!logitsT || logitsT.rank !== 3) throw new Error(`generate: graph "${opts.graph.name}" must output 'logits' [N, T, V]`);
     const V = logitsT.shape[2]!;
     let logits: Float64Array = new Float64Array(V);
-    const at = (window.length - 1) * V;
-    for (let v = 0; v < V; v++) logits[v] = logitsT.getFlat(at + v);
-    logits = opts.transformLogits?.(logits, step, outputs) ?? logits;
+    const at = window.length - 1;
+    for (let v = 0; v < V; v++) logits[v] = logitsT.getFlat(at * V + v);
+    logits = opts.transformLogits?.(logits, step, outputs, at) ?? logits;
     const next = temperature <= 0 ? argmax(logits) : sample(logits, temperature, opts.topK ?? V, rng);
     tokens.push(next);
     out.push(next);

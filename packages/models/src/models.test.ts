@@ -88,6 +88,9 @@ describe('GPT', () => {
       transformLogits: (l) => { const o = new Float64Array(l.length); o[7] = 1; return o; },
     });
     expect(forced).toEqual([7, 7, 7]);
+    const positions: number[] = [];
+    await generate({ graph: gpt, run, prompt: [1, 2, 3], steps: 5, transformLogits: (_l, _s, _o, at) => void positions.push(at) });
+    expect(positions).toEqual([2, 3, 4, 5, 5]); // the window (context 6) is full from the fourth step on
   });
 });
 
