@@ -148,5 +148,9 @@ describe('plugin', () => {
       name: 'bdkd-bad', model: { builder: 'mlp' }, data: { dataset: 'fashion-mnist', trainSize: 300 },
       steps: [{ use: 'bdkd', options: { weighting: 'hard', wMajor: 0.1, wMinor: 0.5 } }],
     }, { plugins: [corePlugin, plugin], outDir: out })).rejects.toThrow(/steps\[0\]\.options\.wMinor: 0.5 exceeds wMajor 0.1/);
+    await expect(runPipeline({
+      name: 'bdkd-bad-teacher', model: { builder: 'mlp' }, data: { dataset: 'fashion-mnist', trainSize: 300 },
+      steps: [{ use: 'bdkd', options: { teacher: { builder: 'resnet21', batchNorm: 'batch-stats' } } }],
+    }, { plugins: [corePlugin, plugin], outDir: out, useCache: false })).rejects.toThrow(/bdkd: options\.teacher\.batchNorm needs a @tessera\/models zoo builder; 'resnet21' is not one \(valid: .*resnet20.*\)$/);
   });
 });

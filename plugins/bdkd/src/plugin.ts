@@ -5,6 +5,7 @@
  */
 import type { Graph } from '@tessera/core';
 import { splitTrainSearchTest } from '@tessera/data';
+import { modelZoo, type ModelEntry } from '@tessera/models';
 import { defineProcedure, lineChart, reliabilityDiagram, TOKENS, type ImageData, type ModelDefinition, type RunExecutors, type StepContext } from '@tessera/pipeline';
 import { z } from 'zod';
 import { bdkd, predictLogits } from './bdkd.js';
@@ -16,6 +17,12 @@ const TeacherSource = z
     /** A model builder of the run (e.g. 'mlp', 'resnet20'). */
     builder: z.string().min(1),
     config: z.record(z.string(), z.unknown()).optional(),
+    /**
+     * BatchNorm form of a @tessera/models zoo teacher: 'batch-stats' trains with batch statistics
+     * (the trainer keeps no running statistics, so the teacher is then also scored with the
+     * statistics of each evaluation batch); default: the run's model builder as is ('inference' form).
+     */
+    batchNorm: z.enum(['inference', 'batch-stats']).optional(),
   })
   .strict();
 
@@ -32,6 +39,11 @@ export const BdkdProcedureSchema = BdkdOptionsSchema.extend({
   });
 
 async function buildTeacher(ctx: StepContext, source: z.output<typeof TeacherSource>): Promise<Graph> {
+  if (source.batchNorm) {
+    const entry = (modelZoo as unknown as Record<string, ModelEntry<Record<string, unknown>> | undefined>)[source.builder];
+    if (!entry) throw new Error(`bdkd: options.teacher.batchNorm needs a @tessera/models zoo builder; '${source.builder}' is not one (valid: ${Object.keys(modelZoo).sort().join(', ')})`);
+    return entry.build(source.config ?? {}, { seed: ctx.seed, registry: ctx.registry, batchNorm: source.batchNorm });
+  }
   const models = ctx.resolve<Map<string, ModelDefinition>>(TOKENS.Models);
   const def = models.get(source.builder);
   if (!def) throw new Error(`bdkd: options.teacher.builder '${source.builder}' is not a model builder of this run; valid: ${[...models.keys()].sort().join(', ')}`);
