@@ -12,4 +12,6 @@ export * from './analysis/index.js';
 export * from './target.js';
 export * from './autodiff/index.js';
 export { interpret, InterpretError, type InterpretOptions } from './interpreter.js';
+/** Scalar erf and exact GELU (about 1e-15 absolute error) for reference computations outside graphs. */
+export { erf, geluExact } from './ops/erf.js';
 export * from './builder-ops.js';
