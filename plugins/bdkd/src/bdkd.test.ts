@@ -1,5 +1,5 @@
 import { loadFashionMnist, sampleSubset, type Dataset } from '@tessera/data';
-import { buildMlp } from '@tessera/models';
+import { buildLeNet5, buildMlp } from '@tessera/models';
 import { checkPluginApi, corePlugin, runPipeline, validatePipeline } from '@tessera/pipeline';
 import { createExecutor } from '@tessera/runtime';
 import { takeAlong } from '@tessera/train';
@@ -67,6 +67,23 @@ describe('joint online training', () => {
     // Post-hoc temperature scaling fitted on held-out logits does not raise their NLL.
     const T = fitTemperature(zv!, val.y);
     expect(classification(scaleLogits(zv!, T), val.y).nll).toBeLessThanOrEqual(held.nll + 1e-9);
+    await exec.dispose();
+  });
+
+  it('a batch-statistics BatchNorm teacher keeps running statistics and is scored and returned in its inference form', async () => {
+    const t = buildLeNet5({ batchNorm: true }, { seed: 3, batchNorm: 'batch-stats' });
+    const tInference = buildLeNet5({ batchNorm: true }, { seed: 3 });
+    const stats = jointGraph(t, student()).graph.meta.get('batchNormStats') as { runningMean: string }[];
+    expect(stats.length).toBe((t.meta.get('batchNormStats') as unknown[]).length);
+    expect(stats.length).toBeGreaterThan(0);
+    expect(stats.every((s) => s.runningMean.startsWith('teacher.'))).toBe(true);
+    const r = await bdkd(t, student(), { train: sampleSubset(train, 256, 2), val }, { epochs: 1, batchSize: 64, lr: 3e-3 }, { inference: { teacher: tInference } });
+    expect(r.teacher!.nodes.some((n) => n.op === 'BatchNormalization')).toBe(true);
+    const running = r.teacher!.initializers.get(stats[0]!.runningMean.slice('teacher.'.length))!.initializer!.toFloat64();
+    expect(running.some((v) => v !== 0)).toBe(true);
+    const exec = createExecutor('ort-node');
+    const [z] = await predictLogits(r.teacher!, val.x, exec);
+    expect(classification(z!, val.y).accuracy).toBeCloseTo(r.log[0]!.teacher!.accuracy, 9);
     await exec.dispose();
   });
 

@@ -57,6 +57,12 @@ export interface BdkdRunOptions {
   onEpoch?(log: EpochLog): void | Promise<void>;
   /** Called after every joint step (progress bars); throw to stop (cancellation). */
   onStep?(step: number, total: number, loss: number): void;
+  /**
+   * Inference forms of the networks (same parameter names), used to score and return them: a
+   * network trained in @tessera/models' 'batch-stats' BatchNorm form is scored in its 'inference'
+   * form with the running statistics the trainer kept. Default: the training graphs themselves.
+   */
+  inference?: { teacher?: Graph; student?: Graph };
 }
 
 /** Runs `graph` over `x` in batches and returns the named outputs as [N, ...] tensors. */
@@ -171,6 +177,11 @@ export async function bdkd(teacher: Graph, student: Graph, data: BdkdData, optio
     },
   });
 
+  // The trained networks as separate graphs (inference forms when given), from the joint parameters.
+  const trained = (params: Map<string, Tensor>) => ({
+    student: withParams(run.inference?.student ?? student, params, joint ? STUDENT_PREFIX : ''),
+    teacher: joint ? withParams(run.inference?.teacher ?? teacher, params, TEACHER_PREFIX) : null,
+  });
   const evalExec = createExecutor('ort-node', { threads: o.threads, registry: run.registry, maxSessions: 2 });
   const log: EpochLog[] = [];
   const t0 = performance.now();
@@ -185,15 +196,10 @@ export async function bdkd(teacher: Graph, student: Graph, data: BdkdData, optio
         meanGap: joint ? gapSum / Math.max(1, samples) : null,
       };
       if (data.val) {
-        const g = trainer.currentGraph();
-        if (joint) {
-          const [zs, zt] = await predictLogits(g, data.val.x, evalExec, [joint.studentLogits, joint.teacherLogits]);
-          entry.student = classification(zs!, data.val.y);
-          entry.teacher = classification(zt!, data.val.y);
-        } else {
-          entry.student = classification((await predictLogits(g, data.val.x, evalExec))[0]!, data.val.y);
-          entry.teacher = null;
-        }
+        const params = trainer.parameters();
+        const scored = trained(params);
+        entry.student = classification((await predictLogits(scored.student, data.val.x, evalExec))[0]!, data.val.y);
+        entry.teacher = scored.teacher ? classification((await predictLogits(scored.teacher, data.val.x, evalExec))[0]!, data.val.y) : null;
       }
       log.push(entry);
       await run.onEpoch?.(entry);
@@ -202,11 +208,11 @@ export async function bdkd(teacher: Graph, student: Graph, data: BdkdData, optio
     await evalExec.dispose();
   }
   const seconds = (performance.now() - t0) / 1000;
-  const params = trainer.parameters();
+  const final = trained(trainer.parameters());
   const acc = trainer.accounting;
   return {
-    student: joint ? withParams(student, params, STUDENT_PREFIX) : withParams(student, params, ''),
-    teacher: joint ? withParams(teacher, params, TEACHER_PREFIX) : null,
+    student: final.student,
+    teacher: final.teacher,
     log,
     options: o,
     accounting: {

@@ -63,6 +63,18 @@ function appendPrefixed(dst: Graph, src: Graph, prefix: string, input: Value): V
   return map.get(src.outputs[0]!)!;
 }
 
+const STAT_NAMES = ['layer', 'mean', 'variance', 'runningMean', 'runningVar'] as const;
+
+/** A graph's `meta.batchNormStats` (@tessera/models 'batch-stats' layers) with every value name prefixed. */
+function prefixedStats(g: Graph, prefix: string): Record<string, unknown>[] {
+  const stats = g.meta.get('batchNormStats') as Record<string, unknown>[] | undefined;
+  return (stats ?? []).map((s) => {
+    const out: Record<string, unknown> = { ...s };
+    for (const k of STAT_NAMES) if (typeof s[k] === 'string') out[k] = prefix + (s[k] as string);
+    return out;
+  });
+}
+
 /**
  * Merges teacher and student into one graph: both read the student's data input; outputs are
  * [pair [N, 2, C], student logits [N, C], teacher logits [N, C]]. Both networks must read the
@@ -88,6 +100,9 @@ export function jointGraph(teacher: Graph, student: Graph, registry: OpRegistry 
   const x = g.addInput(si.name, { dtype: si.dtype!, shape: [...(si.shape ?? [])] });
   const zs = appendPrefixed(g, student, STUDENT_PREFIX, x);
   const zt = appendPrefixed(g, teacher, TEACHER_PREFIX, x);
+  // Batch-statistics BatchNorm layers: the trainer updates their running statistics by these names.
+  const stats = [...prefixedStats(student, STUDENT_PREFIX), ...prefixedStats(teacher, TEACHER_PREFIX)];
+  if (stats.length) g.meta.set('batchNormStats', stats);
   // Output 0 stacks both logits to [N, 2, C]: the one forward output a training step fetches, so
   // the step's own predictions of both networks reach the per-sample diagnostics.
   const b = new GraphBuilder(g, registry);

@@ -19,8 +19,8 @@ const TeacherSource = z
     config: z.record(z.string(), z.unknown()).optional(),
     /**
      * BatchNorm form of a @tessera/models zoo teacher: 'batch-stats' trains with batch statistics
-     * (the trainer keeps no running statistics, so the teacher is then also scored with the
-     * statistics of each evaluation batch); default: the run's model builder as is ('inference' form).
+     * (the trainer keeps running statistics) and scores the teacher in its inference form with
+     * them; default: the run's model builder as is ('inference' form, fixed statistics).
      */
     batchNorm: z.enum(['inference', 'batch-stats']).optional(),
   })
@@ -38,18 +38,20 @@ export const BdkdProcedureSchema = BdkdOptionsSchema.extend({
     }
   });
 
-async function buildTeacher(ctx: StepContext, source: z.output<typeof TeacherSource>): Promise<Graph> {
+/** The teacher to train, and (for a 'batch-stats' teacher) its inference form with the same parameter names. */
+async function buildTeacher(ctx: StepContext, source: z.output<typeof TeacherSource>): Promise<{ train: Graph; inference?: Graph }> {
   if (source.batchNorm) {
     const entry = (modelZoo as unknown as Record<string, ModelEntry<Record<string, unknown>> | undefined>)[source.builder];
     if (!entry) throw new Error(`bdkd: options.teacher.batchNorm needs a @tessera/models zoo builder; '${source.builder}' is not one (valid: ${Object.keys(modelZoo).sort().join(', ')})`);
-    return entry.build(source.config ?? {}, { seed: ctx.seed, registry: ctx.registry, batchNorm: source.batchNorm });
+    const build = (batchNorm: 'inference' | 'batch-stats') => entry.build(source.config ?? {}, { seed: ctx.seed, registry: ctx.registry, batchNorm });
+    return { train: build(source.batchNorm), inference: build('inference') };
   }
   const models = ctx.resolve<Map<string, ModelDefinition>>(TOKENS.Models);
   const def = models.get(source.builder);
   if (!def) throw new Error(`bdkd: options.teacher.builder '${source.builder}' is not a model builder of this run; valid: ${[...models.keys()].sort().join(', ')}`);
   const parsed = def.config.safeParse(source.config ?? {});
   if (!parsed.success) throw new Error(`bdkd: options.teacher.config: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-  return def.build(parsed.data, ctx);
+  return { train: await def.build(parsed.data, ctx) };
 }
 
 export const bdkdProcedure = defineProcedure({
@@ -63,9 +65,10 @@ export const bdkdProcedure = defineProcedure({
     const teacher = await buildTeacher(ctx, source);
     const splits = splitTrainSearchTest(data, { search: valSize, seed: ctx.seed });
     const executor = ctx.resolve<RunExecutors>(TOKENS.Executor).get('ort-node');
-    const r = await bdkd(teacher, input.graph, { train: splits.train, val: valSize > 0 ? splits.search : undefined }, options, {
+    const r = await bdkd(teacher.train, input.graph, { train: splits.train, val: valSize > 0 ? splits.search : undefined }, options, {
       executor,
       registry: ctx.registry,
+      inference: { teacher: teacher.inference },
       onStep: (step, total, loss) => {
         if (ctx.signal.aborted) throw new Error('cancelled');
         if (step % 5 === 0 || step === total) ctx.progress.update(step, total, `loss ${loss.toFixed(3)}`);
