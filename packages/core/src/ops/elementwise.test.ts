@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../builder.js';
 import { Tensor } from '../tensor.js';
-import { erf } from './erf.js';
+import { erf, erfFast } from './erf.js';
 import { runOp, t, values } from './test-util.js';
 
 describe('elementwise ops', () => {
@@ -99,5 +99,19 @@ describe('elementwise ops', () => {
     expect(Object.is(v[9], 0)).toBe(true);
     const d = runOp('Relu', [t([-1, 3, NaN], [3], 'float64')])[0]!;
     expect(values(d).slice(0, 2)).toEqual([0, 3]);
+  });
+  it('float32 Erf (rational fit) stays within 3e-7 relative of the float64 erf, keeps precision near 0 and NaN', () => {
+    let worst = 0;
+    for (let j = -60000; j <= 60000; j += 7) {
+      const v = Math.fround(j / 10000);
+      const e = Math.fround(erf(v));
+      if (e !== 0) worst = Math.max(worst, Math.abs(Math.fround(erfFast(v)) - e) / Math.abs(e));
+    }
+    expect(worst).toBeLessThan(3e-7);
+    expect(Math.abs(erfFast(1e-20) / 1.1283791670955126e-20 - 1)).toBeLessThan(1e-7);
+    expect(Math.fround(erfFast(9))).toBe(1);
+    expect(Number.isNaN(erfFast(NaN))).toBe(true);
+    const y = values(runOp('Erf', [t([-1, 0, 0.5, 30], [4])])[0]!);
+    expect(y.map((v) => Number(v.toFixed(6)))).toEqual([-0.842701, 0, 0.5205, 1]);
   });
 });
