@@ -20,6 +20,10 @@ export const FPGA_OPERATORS = {
   lutMultiplierMaxBits: 4,
   special: { dsp: 4, lut: 300, ff: 300 },
   divider: { dsp: 0, lut: 400, ff: 400 },
+  /** [R] spec B5 at 16 bits: barrel shifter over 16 positions ~64 LUT, leading-one detector ~20 LUT, 64-entry x 16-bit ROM ~16 LUT. */
+  barrelShifter16: { lut: 64 },
+  leadingOneDetector16: { lut: 20 },
+  rom64x16: { lut: 16 },
 };
 
 export interface OperatorCounts {
@@ -28,7 +32,15 @@ export interface OperatorCounts {
   comparators: number;
   specialUnits: number;
   dividers: number;
+  /** Barrel shifters (multiplication by 2^k). */
+  shifters: number;
+  leadingOneDetectors: number;
+  /** 64-entry x 16-bit ROM blocks (small constant tables). */
+  roms: number;
 }
+
+/** Operators of one lane of a node the built-in tables do not know (a plugin's op), as a plugin declares them. */
+export type CustomOperatorCounts = Partial<OperatorCounts>;
 
 const SPECIAL = new Set(['Sigmoid', 'Tanh', 'Exp', 'Erf', 'Gelu', 'Softmax']);
 const DIVIDERS = new Set(['Div', 'Sqrt', 'LayerNormalization']);
@@ -44,6 +56,11 @@ export interface FpgaOptions {
   lanesPerLayer?: number;
   /** Accumulator width of the MAC units (default 32). */
   accumulatorBits?: number;
+  /**
+   * Operator counts of one lane of ops outside the built-in tables (plugin ops, e.g. a custom-domain
+   * approximate unit); return undefined for ops it does not describe. Priced like the built-in ones.
+   */
+  operators?: (node: Node) => CustomOperatorCounts | undefined;
 }
 
 /** DSPs, LUTs and FFs of one a x b multiplier. */
@@ -72,7 +89,7 @@ export function fpgaResources(opts: FpgaOptions = {}): AnalyticTarget {
     registry,
     id: 'fpga',
     description: `FPGA resources, layer-pipelined, ${units} MAC units per layer (DSP48E1 25x18, 36 Kb BRAM; LUT/FF figures estimated)`,
-    supportedOps: (n) => MAC_OPS.has(n.op) || DATA_MOVEMENT_OPS.has(n.op) || SPECIAL.has(n.op) || DIVIDERS.has(n.op) || COMPARATORS.has(n.op) || ADDERS.has(n.op) || MULTIPLIERS.has(n.op) || n.op === 'BatchNormalization',
+    supportedOps: (n) => opts.operators?.(n) !== undefined || MAC_OPS.has(n.op) || DATA_MOVEMENT_OPS.has(n.op) || SPECIAL.has(n.op) || DIVIDERS.has(n.op) || COMPARATORS.has(n.op) || ADDERS.has(n.op) || MULTIPLIERS.has(n.op) || n.op === 'BatchNormalization',
     supportedFormats: (id) => {
       const f = tryParseFormatId(id);
       return !!f && f.kind !== 'float' && f.kind !== 'posit';
@@ -81,20 +98,34 @@ export function fpgaResources(opts: FpgaOptions = {}): AnalyticTarget {
     assumptions: [
       'Xilinx DSP48E1 multiplies 25x18 signed bits (UG479); BRAM36 holds 36 Kb (UG473)',
       `[R] spec B5 relative resource index: adder/comparator ~1 LUT/bit, special-function core ${o.special.dsp} DSP + ${o.special.lut} LUT + ${o.special.ff} FF, divider ${o.divider.lut} LUT + ${o.divider.ff} FF, multipliers <= ${o.lutMultiplierMaxBits} bits in LUTs`,
+      `[R] spec B5: barrel shifter ${o.barrelShifter16.lut} LUT, leading-one detector ${o.leadingOneDetector16.lut} LUT, 64x16 ROM ${o.rom64x16.lut} LUT at 16 bits (scaled linearly with width)`,
       `architecture: ${units} MAC units per MAC layer, ${lanes} lane(s) per elementwise layer, ${acc}-bit accumulators, weights in BRAM`,
       'floating point needs a fixed-point (or int) format on every tensor: quantise first',
     ],
     extraChecks: (g) => missingCostRules(g, registry, 'fpga'),
     prepare: (g) => computeByNode(g, registry),
     nodeCost: (n: Node, compute) => {
-      const counts: OperatorCounts = { multipliers: 0, adders: 0, comparators: 0, specialUnits: 0, dividers: 0 };
+      const counts: OperatorCounts = { multipliers: 0, adders: 0, comparators: 0, specialUnits: 0, dividers: 0, shifters: 0, leadingOneDetectors: 0, roms: 0 };
       const c = compute.get(n.name)!;
       const act = operandFormat(n.inputs[0]);
       const bits = act?.bits ?? 16;
       let dsp = 0, lut = 0, ff = 0, cycles = 0;
       // Operations of an elementwise layer: its FLOPs when the cost rule counts them, else one per output element.
       const work = c.flops > 0 ? c.flops : n.outputs[0]?.type ? elementCount(n.outputs[0]) : 1;
-      if (MAC_OPS.has(n.op)) {
+      const custom = opts.operators?.(n);
+      if (custom) {
+        const k = lanes;
+        const m = multiplierResources(bits, bits);
+        const w = bits / 16;
+        for (const key of Object.keys(counts) as (keyof OperatorCounts)[]) counts[key] = k * (custom[key] ?? 0);
+        dsp = counts.multipliers * m.dsp + counts.specialUnits * o.special.dsp + counts.dividers * o.divider.dsp;
+        lut = counts.multipliers * m.lut + (counts.adders * o.lutPerAdderBit + counts.comparators * o.lutPerComparatorBit) * bits
+          + w * (counts.shifters * o.barrelShifter16.lut + counts.leadingOneDetectors * o.leadingOneDetector16.lut + counts.roms * o.rom64x16.lut)
+          + counts.specialUnits * o.special.lut + counts.dividers * o.divider.lut;
+        ff = counts.multipliers * m.ff + (counts.adders + counts.comparators + counts.shifters + counts.leadingOneDetectors + counts.roms) * bits
+          + counts.specialUnits * o.special.ff + counts.dividers * o.divider.ff;
+        cycles = Math.ceil(work / k) * (counts.dividers > 0 ? bits : 1);
+      } else if (MAC_OPS.has(n.op)) {
         const w = operandFormat(n.inputs[1]) ?? act;
         const u = Math.max(1, Math.min(units, c.macs));
         const m = multiplierResources(bits, w?.bits ?? bits);

@@ -110,7 +110,7 @@ describe('fpgaResources', () => {
   it('operator counts and derived DSP / LUT / FF / BRAM by hand', () => {
     const r = fpgaResources({ registry }).cost(tiny({ id: 'fixed<8,4>', bits: 8 }));
     // fc: min(16, 12) = 12 MAC units: 12 DSP (8x8 fits a DSP48E1), LUT 12 x 32 (accumulators), FF 12 x (16 + 32), 1 cycle
-    expect(r.perNode[0]!.metrics).toEqual({ multipliers: 12, adders: 12, comparators: 0, specialUnits: 0, dividers: 0, dsp: 12, lut: 384, ff: 576, bram: 1, cycles: 1 });
+    expect(r.perNode[0]!.metrics).toEqual({ multipliers: 12, adders: 12, comparators: 0, specialUnits: 0, dividers: 0, shifters: 0, leadingOneDetectors: 0, roms: 0, dsp: 12, lut: 384, ff: 576, bram: 1, cycles: 1 });
     // bias: one 8-bit adder, 3 cycles; act: one 8-bit comparator, 3 cycles
     expect(r.perNode[1]!.metrics).toMatchObject({ adders: 1, lut: 8, ff: 8, bram: 1, cycles: 3 });
     expect(r.perNode[2]!.metrics).toMatchObject({ comparators: 1, lut: 8, ff: 8, bram: 0, cycles: 3 });
@@ -119,6 +119,21 @@ describe('fpgaResources', () => {
     const lutMult = fpgaResources({ registry }).cost(tiny({ id: 'fixed<4,2>', bits: 4 }));
     expect(lutMult.perNode[0]!.metrics).toMatchObject({ dsp: 0, lut: 12 * (16 + 32) });
     expect(fpgaResources({ registry }).check(tiny())[0]!.code).toBe('unsupported-format');
+  });
+
+  it('prices operator counts that a plugin declares for its own ops', () => {
+    const reg = registry.extend();
+    reg.register({ op: 'Unit', domain: 'test.fpga', inputs: [{ name: 'X' }], outputs: [{ name: 'Y' }], infer: (c) => [c.inputs[0]], kernel: (c) => [c.inputs[0]!], cost: () => ({}) });
+    const g = new Graph('unit');
+    const x = g.addInput('x', { dtype: 'float32', shape: [1, 4] });
+    const y = g.addNode({ op: 'Unit', domain: 'test.fpga', inputs: [x] }).output();
+    y.type = { dtype: 'float32', shape: [1, 4] };
+    g.addOutput(y);
+    for (const v of [x, y]) v.format = { id: 'fixed<16,8>', bits: 16 };
+    expect(fpgaResources({ registry: reg }).check(g)[0]!.code).toBe('unsupported-op');
+    const t = fpgaResources({ registry: reg, operators: (n) => (n.op === 'Unit' ? { multipliers: 1, adders: 2, shifters: 1, leadingOneDetectors: 1, roms: 1 } : undefined) });
+    // 1 DSP; LUT 2 x 16 (adders) + 64 + 20 + 16; FF 32 (multiplier) + 5 x 16; 4 elements, 1 lane
+    expect(t.cost(g).perNode[0]!.metrics).toEqual({ multipliers: 1, adders: 2, comparators: 0, specialUnits: 0, dividers: 0, shifters: 1, leadingOneDetectors: 1, roms: 1, dsp: 1, lut: 132, ff: 112, bram: 0, cycles: 4 });
   });
 });
 
