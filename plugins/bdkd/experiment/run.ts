@@ -7,7 +7,7 @@
  *
  * Writes results/experiment.json, results/reliability-<arm>.svg (test predictions pooled over seeds),
  * results/balance.svg and results/ece.svg.
- * Run: pnpm --filter @tessera/plugin-bdkd experiment   (flags: --seeds 3 --epochs 5 --train 10000 --test 5000 --val 1000 --name experiment)
+ * Run: pnpm --filter @tessera/plugin-bdkd experiment   (flags: --seeds 3 --epochs 5 --train 10000 --test 5000 --val 1000 --tau 3 --name experiment)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -26,6 +26,8 @@ const { values: args } = parseArgs({
     train: { type: 'string', default: '10000' }, test: { type: 'string', default: '5000' }, val: { type: 'string', default: '1000' },
     /** Names the output files: results/<name>.json; SVGs get '<name>-' in front unless it is 'experiment'. */
     name: { type: 'string', default: 'experiment' },
+    /** Distillation temperature τ of every KD arm ([R] default 3). */
+    tau: { type: 'string', default: '3' },
   },
 });
 const SEEDS = Number(args.seeds);
@@ -43,7 +45,7 @@ const ARMS: { id: string; label: string; options: BdkdOptionsInput }[] = [
   { id: 'rkl-only', label: '(5) reverse KL only', options: { weighting: 'rkl-only' } },
   { id: 'fixed-mix', label: '(6) fixed 0.5/0.5 mix', options: { weighting: 'fixed-mix', fixedMix: 0.5 } },
 ];
-const COMMON: BdkdOptionsInput = { tau: 3, lambdaStudent: 1, lambdaTeacher: 1, epochs: EPOCHS, batchSize: 128, optimizer: 'adam', lr: 1e-3 };
+const COMMON: BdkdOptionsInput = { tau: Number(args.tau), lambdaStudent: 1, lambdaTeacher: 1, epochs: EPOCHS, batchSize: 128, optimizer: 'adam', lr: 1e-3 };
 
 interface SeedResult {
   seed: number;
@@ -151,6 +153,7 @@ async function main(): Promise<void> {
     data: { dataset: 'fashion-mnist', train: splits.train.x.shape[0], validation: splits.search.x.shape[0], test: splits.test.x.shape[0], splitSeed: 0 },
     networks: { teacher: 'MLP 784-256-256-10', student: 'MLP 784-32-10' },
     seeds: SEEDS, epochs: EPOCHS,
+    tau: Number(args.tau),
     reconstructed: 'tau = 3, lambdaStudent = lambdaTeacher = 1, hard rule wMajor = 1 / wMinor = 0, soft rule softTemp = 1 are [R] reconstructions, not the paper\'s values',
     metrics: 'student test accuracy, ECE (15 equal-width bins, softmax at T = 1), NLL; temperature scaling fitted on the validation split by NLL',
     seconds,
