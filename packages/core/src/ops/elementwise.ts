@@ -178,6 +178,33 @@ type Code = (typeof Code)[keyof typeof Code];
 
 /** One run of `len` outputs: O[o + j] = f(A[ao + j·la], B[bo + j·lb]). */
 function runRow(code: Code, f: F2, O: NumArray, o: number, A: ArrayLike<number>, ao: number, la: number, B: ArrayLike<number>, bo: number, lb: number, len: number): void {
+  if (code !== Code.Call && la === 1 && (lb === 1 || lb === 0)) {
+    // Contiguous A with a contiguous or scalar B: unit-stride loops with the scalar hoisted.
+    if (lb === 0) {
+      const b = B[bo]!;
+      switch (code) {
+        case Code.Add: for (let j = 0; j < len; j++) O[o + j] = A[ao + j]! + b; return;
+        case Code.Sub: for (let j = 0; j < len; j++) O[o + j] = A[ao + j]! - b; return;
+        case Code.Mul: for (let j = 0; j < len; j++) O[o + j] = A[ao + j]! * b; return;
+        default: for (let j = 0; j < len; j++) O[o + j] = A[ao + j]! / b; return;
+      }
+    }
+    switch (code) {
+      case Code.Add: for (let j = 0; j < len; j++) O[o + j] = A[ao + j]! + B[bo + j]!; return;
+      case Code.Sub: for (let j = 0; j < len; j++) O[o + j] = A[ao + j]! - B[bo + j]!; return;
+      case Code.Mul: for (let j = 0; j < len; j++) O[o + j] = A[ao + j]! * B[bo + j]!; return;
+      default: for (let j = 0; j < len; j++) O[o + j] = A[ao + j]! / B[bo + j]!; return;
+    }
+  }
+  if (code !== Code.Call && la === 0 && lb === 1) {
+    const a = A[ao]!;
+    switch (code) {
+      case Code.Add: for (let j = 0; j < len; j++) O[o + j] = a + B[bo + j]!; return;
+      case Code.Sub: for (let j = 0; j < len; j++) O[o + j] = a - B[bo + j]!; return;
+      case Code.Mul: for (let j = 0; j < len; j++) O[o + j] = a * B[bo + j]!; return;
+      default: for (let j = 0; j < len; j++) O[o + j] = a / B[bo + j]!; return;
+    }
+  }
   switch (code) {
     case Code.Add: for (let j = 0; j < len; j++) O[o + j] = A[ao + j * la]! + B[bo + j * lb]!; return;
     case Code.Sub: for (let j = 0; j < len; j++) O[o + j] = A[ao + j * la]! - B[bo + j * lb]!; return;
