@@ -94,7 +94,7 @@ export function fpgaResources(opts: FpgaOptions = {}): AnalyticTarget {
       const f = tryParseFormatId(id);
       return !!f && f.kind !== 'float' && f.kind !== 'posit';
     },
-    units: { multipliers: 'count', adders: 'count', comparators: 'count', specialUnits: 'count', dividers: 'count', dsp: 'DSP48', lut: 'LUT', ff: 'FF', bram: 'BRAM36', cycles: 'cycle' },
+    units: { multipliers: 'count', adders: 'count', comparators: 'count', specialUnits: 'count', dividers: 'count', shifters: 'count', leadingOneDetectors: 'count', roms: 'count', dsp: 'DSP48', lut: 'LUT', ff: 'FF', bram: 'BRAM36', cycles: 'cycle' },
     assumptions: [
       'Xilinx DSP48E1 multiplies 25x18 signed bits (UG479); BRAM36 holds 36 Kb (UG473)',
       `[R] spec B5 relative resource index: adder/comparator ~1 LUT/bit, special-function core ${o.special.dsp} DSP + ${o.special.lut} LUT + ${o.special.ff} FF, divider ${o.divider.lut} LUT + ${o.divider.ff} FF, multipliers <= ${o.lutMultiplierMaxBits} bits in LUTs`,
