@@ -1,4 +1,4 @@
-import { dtypeFromOnnxCode, isBigIntDType, type DType } from '../dtype.js';
+import { allocate, dtypeFromOnnxCode, isBigIntDType, type DType, type TensorData } from '../dtype.js';
 import type { Dim, Node, ValueType } from '../graph.js';
 import type { InferContext, OpSchema } from '../registry.js';
 import { constantOf } from '../builder.js';
@@ -7,7 +7,7 @@ import { broadcastShapes } from './shape-util.js';
 import { expandTo } from './elementwise.js';
 import {
   broadcastConcrete, constInts, dimMul, fmtShape, fromNums, gatherFlat, int64, intsOf, known, moveCost, normAxis,
-  nums, opsetOf, optInts, scalarOf, toF64, typeOf, type AnyArray, type BigArray,
+  nums, opsetOf, optInts, scalarOf, toF64, typeOf, type AnyArray, type BigArray, type NumArray,
 } from './util.js';
 
 const I64 = (shape: Dim[] | undefined): ValueType => typeOf('int64', shape);
@@ -39,7 +39,31 @@ export function transposeIndex(shape: Shape, perm: readonly number[]): Int32Arra
 }
 
 export function transpose(x: Tensor, perm: readonly number[]): Tensor {
-  return gatherFlat(x, perm.map((p) => x.shape[p]!), transposeIndex(x.shape, perm));
+  const outShape = perm.map((p) => x.shape[p]!);
+  if (x.dtype === 'string' || x.rank === 0 || x.size === 0) return gatherFlat(x, outShape, transposeIndex(x.shape, perm));
+  // Typed storage: walk the output in rows of its last dim, reading the input directly (no index map).
+  const src = x.data as unknown as NumArray | BigArray;
+  const out = allocate(x.dtype, x.size) as unknown as NumArray | BigArray;
+  const r = x.rank;
+  const st = stridesOf(x.shape);
+  const pst = perm.map((p) => st[p]!);
+  const last = outShape[r - 1]!;
+  const ls = pst[r - 1]!;
+  const pos = new Array<number>(r).fill(0);
+  let base = 0;
+  for (let o = 0; o < x.size; o += last) {
+    if (ls === 1 && last >= 64) out.set(src.subarray(base, base + last) as never, o);
+    else if (ls === 1) for (let j = 0; j < last; j++) out[o + j] = src[base + j]!;
+    else for (let j = 0, q = base; j < last; j++, q += ls) out[o + j] = src[q]!;
+    for (let d = r - 2; d >= 0; d--) {
+      pos[d]++;
+      base += pst[d]!;
+      if (pos[d]! < outShape[d]!) break;
+      base -= pst[d]! * outShape[d]!;
+      pos[d] = 0;
+    }
+  }
+  return new Tensor(x.dtype, outShape, out as unknown as TensorData);
 }
 
 // ---------------- Reshape / Flatten / Squeeze / Unsqueeze ----------------
