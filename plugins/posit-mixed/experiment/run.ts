@@ -66,7 +66,9 @@ interface ArmResult {
   /** Before fine-tuning (post-training quantization) and after. */
   ptq: number;
   value: number;
+  /** MAC energy per inference, pJ: Posit4 x FixP on targets' generic unit, and on the shift-add unit [R]. */
   energyPj: number;
+  energyShiftAddPj: number;
 }
 
 async function runTask(task: Task): Promise<{ rows: ArmResult[]; float: Record<number, number>; notes: Record<string, unknown> }> {
@@ -104,11 +106,16 @@ async function runTask(task: Task): Promise<{ rows: ArmResult[]; float: Record<n
       const inf = quantizedGraph(ft.graph, map, { mode: 'inference', activations: acts });
       const value = score(await evaluateGraph(inf, task.test, { executor }));
       const energy = inferenceEnergy(inf, map, { activation: acts, accumulatorBits: 32 });
-      rows.push({ task: task.name, seed, arm: a.arm, method: a.method, gradient: a.gradient, positFraction: positFractionReport(map).at(-1)!.positFraction, ptq, value, energyPj: energy.totalPj });
-      log(`${task.name} seed ${seed} ${a.arm.padEnd(22)} PTQ ${ptq.toFixed(4)}  fine-tuned ${value.toFixed(4)}  energy ${(energy.totalPj / 1e3).toFixed(2)} nJ`);
+      const energySa = inferenceEnergy(inf, map, { activation: acts, accumulatorBits: 32, positMac: 'shift-add' });
+      rows.push({
+        task: task.name, seed, arm: a.arm, method: a.method, gradient: a.gradient, positFraction: positFractionReport(map).at(-1)!.positFraction, ptq, value,
+        energyPj: energy.totalPj, energyShiftAddPj: energySa.totalPj,
+      });
+      log(`${task.name} seed ${seed} ${a.arm.padEnd(22)} PTQ ${ptq.toFixed(4)}  fine-tuned ${value.toFixed(4)}  energy ${(energy.totalPj / 1e3).toFixed(2)} nJ (shift-add ${(energySa.totalPj / 1e3).toFixed(2)})`);
       if (seed === SEEDS[0] && a.arm === 'mixed 10%') {
         notes.positFractionPerLayer = positFractionReport(map);
-        notes.energyBreakdown = { ...energy, layers: energy.layers, units: energy.units.map((u) => ({ weight: u.weight, activation: u.activation, accumulatorBits: u.accumulatorBits, energyPj: u.energyPj, breakdown: u.breakdown })) };
+        const brief = (e: typeof energy) => ({ ...e, units: e.units.map((u) => ({ weight: u.weight, activation: u.activation, accumulatorBits: u.accumulatorBits, energyPj: u.energyPj, breakdown: u.breakdown })) });
+        notes.energyBreakdown = { generic: brief(energy), shiftAdd: brief(energySa) };
         notes.activationFormats = Object.fromEntries(acts);
         notes.referenceCheck = await referenceAgreement(inf, task.test, task.name === 'vision' ? 32 : 4, 32, executor);
         log(`${task.name}: exact MAC vs onnxruntime on ${JSON.stringify(notes.referenceCheck)}`);
@@ -123,6 +130,7 @@ function summarize(rows: ArmResult[], float: Record<number, number>) {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const sd = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
   const fixE = mean(rows.filter((r) => r.arm === 'all-FixP4').map((r) => r.energyPj));
+  const fixSa = mean(rows.filter((r) => r.arm === 'all-FixP4').map((r) => r.energyShiftAddPj));
   const fixV = mean(rows.filter((r) => r.arm === 'all-FixP4').map((r) => r.value));
   return {
     /** The float model after the same fine-tuning epoch (no quantization). */
@@ -131,9 +139,14 @@ function summarize(rows: ArmResult[], float: Record<number, number>) {
       const rs = rows.filter((r) => r.arm === arm);
       const v = rs.map((r) => r.value);
       const e = mean(rs.map((r) => r.energyPj));
+      const esa = mean(rs.map((r) => r.energyShiftAddPj));
+      // Paired by seed: every arm starts from the same float model as that seed's all-FixP4 arm.
+      const paired = rs.map((r) => r.value - rows.find((f) => f.arm === 'all-FixP4' && f.seed === r.seed)!.value);
+      const pairedPtq = rs.map((r) => r.ptq - rows.find((f) => f.arm === 'all-FixP4' && f.seed === r.seed)!.ptq);
       return {
         arm, positFraction: rs[0]!.positFraction, gradient: rs[0]!.gradient, mean: mean(v), sd: sd(v), ptqMean: mean(rs.map((r) => r.ptq)),
-        deltaVsFixP: mean(v) - fixV, energyPj: e, energyOverheadVsFixP: e / fixE - 1, seeds: rs.length,
+        deltaVsFixP: mean(v) - fixV, pairedDeltaSd: sd(paired), ptqDeltaVsFixP: mean(pairedPtq), ptqPairedDeltaSd: sd(pairedPtq), energyPj: e, energyOverheadVsFixP: e / fixE - 1,
+        energyShiftAddPj: esa, energyShiftAddOverheadVsFixP: esa / fixSa - 1, seeds: rs.length,
       };
     }),
   };
@@ -148,7 +161,7 @@ const results: Record<string, unknown> = {
     quantization: 'weights of every MatMul/Gemm/Conv: FixP4 = fixed<4,f>, Posit4 = posit<4,1> x 2^k, f and k per layer (power of two, least squared error); activations into those layers fixed<8,f> calibrated on 256 train examples; embeddings, LayerNorm and attention score products stay float (their MACs are priced as fixed<8> x fixed<8>)',
     assignment: 'score s = |w·g| x (err_FixP4^2 - err_Posit4^2), |w·g| averaged over 8 batches; top fraction per layer; random = same count per layer drawn uniformly',
     finetuning: 'posit gradient approximation [R] (STE scaled by Δ_fix/Δ_pos(w), clamp [0.25, 4]) unless the arm says plain STE',
-    energy: 'MAC energy per inference from @tessera/targets macUnitCost (Horowitz ISSCC 2014 45 nm scaling; estimates), 32-bit fixed accumulator',
+    energy: 'MAC energy per inference, estimates scaled from Horowitz ISSCC 2014 (45 nm), 32-bit fixed accumulator: energyPj prices Posit4 x FixP8 with @tessera/targets macUnitCost (significand multiplier + posit decoder + alignment shifter), energyShiftAddPj with positShiftAddMacCost (the shift-add MAC of our notes [R])',
   },
 };
 for (const task of [visionTask(), languageTask()]) {
@@ -163,12 +176,16 @@ for (const name of ['vision', 'language'] as const) {
   const s = (results[name] as { summary: ReturnType<typeof summarize>; metric: string });
   const curve = s.summary.arms
     .filter((a) => a.gradient === 'posit')
-    .map((a) => ({ posit_fraction: a.positFraction, [s.metric]: a.mean, assignment: a.arm.startsWith('random') ? 'random' : 'by score', energy_nJ: a.energyPj / 1e3 }));
+    .map((a) => ({ posit_fraction: a.positFraction, [s.metric]: a.mean, assignment: a.arm.startsWith('random') ? 'random' : 'by score', energy_nJ: a.energyPj / 1e3, energy_shift_add_nJ: a.energyShiftAddPj / 1e3 }));
   // The all-FixP4 and all-Posit4 ends belong to both curves.
   const ends = curve.filter((r) => r.posit_fraction === 0 || r.posit_fraction === 1);
   const rowsBoth = [...curve, ...ends.map((r) => ({ ...r, assignment: 'random' }))].sort((a, b) => a.posit_fraction - b.posit_fraction);
   await writeFile(new URL(`${name}-${s.metric}.svg`, dir), await lineChart(rowsBoth, { x: 'posit_fraction', y: s.metric, series: 'assignment', title: `${name}: ${s.metric} after fine-tuning vs Posit4 fraction (mean of ${SEEDS.length} seeds)` }));
-  await writeFile(new URL(`${name}-energy.svg`, dir), await lineChart(curve.filter((r) => r.assignment === 'by score'), { x: 'posit_fraction', y: 'energy_nJ', title: `${name}: estimated MAC energy per inference vs Posit4 fraction` }));
+  const energyRows = curve.filter((r) => r.assignment === 'by score').flatMap((r) => [
+    { posit_fraction: r.posit_fraction, energy_nJ: r.energy_nJ, mac: 'generic posit x fixed unit' },
+    { posit_fraction: r.posit_fraction, energy_nJ: r.energy_shift_add_nJ, mac: 'shift-add unit [R]' },
+  ]);
+  await writeFile(new URL(`${name}-energy.svg`, dir), await lineChart(energyRows, { x: 'posit_fraction', y: 'energy_nJ', series: 'mac', title: `${name}: estimated MAC energy per inference vs Posit4 fraction` }));
 }
 log('wrote results/experiment.json and SVGs');
 await executor.dispose();

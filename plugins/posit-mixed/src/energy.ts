@@ -1,5 +1,5 @@
 import { computeCost, standardOps, type Graph, type OpRegistry } from '@tessera/core';
-import { macUnitCost, MAC_UNIT_MODEL, type MacUnitCost } from '@tessera/targets';
+import { macUnitCost, positShiftAddMacCost, MAC_UNIT_MODEL, SHIFT_ADD_MAC_MODEL, type MacUnitCost } from '@tessera/targets';
 import type { FormatMap } from './format-map.js';
 
 export interface LayerEnergy {
@@ -30,7 +30,11 @@ export interface EnergyReport {
  * `accumulatorBits`; MAC nodes without a mapped weight run fixed × fixed at the activation width.
  * MACs come from core's computeCost with the batch bound to 1.
  */
-export function inferenceEnergy(graph: Graph, map: FormatMap, opts: { activation: ReadonlyMap<string, string> | string; accumulatorBits: number; registry?: OpRegistry }): EnergyReport {
+export function inferenceEnergy(
+  graph: Graph, map: FormatMap,
+  opts: { activation: ReadonlyMap<string, string> | string; accumulatorBits: number; positMac?: 'generic' | 'shift-add'; registry?: OpRegistry },
+): EnergyReport {
+  const positMac = opts.positMac ?? 'generic';
   const input = graph.inputs.find((v) => !v.isInitializer)!;
   const batch = input.shape?.[0];
   const cost = computeCost(graph, { registry: opts.registry ?? standardOps(), bindings: typeof batch === 'string' ? { [batch]: 1 } : {} });
@@ -39,7 +43,11 @@ export function inferenceEnergy(graph: Graph, map: FormatMap, opts: { activation
   const unit = (weight: string, activation: string) => {
     const key = `${weight}x${activation}`;
     let u = units.get(key);
-    if (!u) { u = macUnitCost({ weight, activation, accumulator: opts.accumulatorBits }); units.set(key, u); }
+    if (!u) {
+      const spec = { weight, activation, accumulator: opts.accumulatorBits };
+      u = weight.startsWith('posit') && positMac === 'shift-add' ? positShiftAddMacCost(spec) : macUnitCost(spec);
+      units.set(key, u);
+    }
     return u;
   };
   const actOf = (node: string) => (typeof opts.activation === 'string' ? opts.activation : opts.activation.get(node) ?? [...opts.activation.values()][0]!);
@@ -58,6 +66,6 @@ export function inferenceEnergy(graph: Graph, map: FormatMap, opts: { activation
   const otherPj = otherMacs > 0 ? otherMacs * unit(defaultAct, defaultAct).energyPj : 0;
   return {
     totalPj: layers.reduce((s, l) => s + l.energyPj, 0) + otherPj,
-    layers, otherMacs, otherPj, estimated: true, model: MAC_UNIT_MODEL, units: [...units.values()],
+    layers, otherMacs, otherPj, estimated: true, model: positMac === 'shift-add' ? `${SHIFT_ADD_MAC_MODEL} FixP x FixP: ${MAC_UNIT_MODEL}` : MAC_UNIT_MODEL, units: [...units.values()],
   };
 }
