@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 const nxBin = createRequire(import.meta.url).resolve('nx/bin/nx.js');
 const args = ['run-many', '-t', 'test', '--parallel=1', '--outputStyle=stream', ...process.argv.slice(2)];
 const started = Date.now();
-const child = spawn(process.execPath, [nxBin, ...args], { stdio: ['inherit', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? '0' } });
+const child = spawn(process.execPath, [nxBin, ...args], { stdio: ['inherit', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? '0' } });
 
 const ran = new Set();
 const failed = new Set();
@@ -15,29 +15,36 @@ let inFailedList = false;
 // vitest's per-project "Tests  3 failed | 40 passed (43)" lines, summed for one closing count.
 let testsPassed = 0;
 let testsFailed = 0;
-let buffered = '';
-child.stdout.on('data', (chunk) => {
-  process.stdout.write(chunk);
-  buffered += chunk.toString();
-  const lines = buffered.split('\n');
-  buffered = lines.pop() ?? '';
-  for (const raw of lines) {
-    const line = raw.replace(/\x1b\[[0-9;]*m/g, '');
-    const counts = /^(?:\S+:)?\s*Tests\s+(.*)\(\d+\)\s*$/.exec(line);
-    if (counts) {
-      testsPassed += Number(/(\d+) passed/.exec(counts[1])?.[1] ?? 0);
-      testsFailed += Number(/(\d+) failed/.exec(counts[1])?.[1] ?? 0);
-    }
-    const run = /^> nx run (\S+):test/.exec(line);
-    if (run) ran.add(run[1]);
-    if (/^Failed tasks:/.test(line.trim())) inFailedList = true;
-    else if (inFailedList) {
-      const f = /^- (\S+):test/.exec(line.trim());
-      if (f) failed.add(f[1]);
-      else if (line.trim() !== '') inFailedList = false;
-    }
+// nx writes its task summary to stderr and vitest's counts to stdout: read both, line by line.
+const onOutput = (sink) => {
+  let buffered = '';
+  return (chunk) => {
+    sink.write(chunk);
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const raw of lines) scan(raw);
+  };
+};
+
+function scan(raw) {
+  const line = raw.replace(/\x1b\[[0-9;]*m/g, '');
+  const counts = /^(?:\S+:)?\s*Tests\s+(.*)\(\d+\)\s*$/.exec(line);
+  if (counts) {
+    testsPassed += Number(/(\d+) passed/.exec(counts[1])?.[1] ?? 0);
+    testsFailed += Number(/(\d+) failed/.exec(counts[1])?.[1] ?? 0);
   }
-});
+  const run = /^> nx run (\S+):test/.exec(line);
+  if (run) ran.add(run[1]);
+  if (/^Failed tasks:/.test(line.trim())) inFailedList = true;
+  else if (inFailedList) {
+    const f = /^- (\S+):test/.exec(line.trim());
+    if (f) failed.add(f[1]);
+    else if (line.trim() !== '') inFailedList = false;
+  }
+}
+child.stdout.on('data', onOutput(process.stdout));
+child.stderr.on('data', onOutput(process.stderr));
 
 child.on('close', (code) => {
   const secs = Math.round((Date.now() - started) / 1000);

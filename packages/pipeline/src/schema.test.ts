@@ -14,6 +14,7 @@ describe('pipelineJsonSchema', () => {
     expect(steps[2]!.properties.options).toMatchObject({ type: 'object', properties: { factor: { type: 'number', default: 2 } }, additionalProperties: false });
     expect(s.properties.targets).toEqual({ type: 'array', items: { enum: [] } });
     expect(s.properties.data).toMatchObject({ properties: { dataset: { enum: ['ramp'] } } });
-    expect(s.required).toEqual(expect.arrayContaining(['name', 'model', 'steps']));
+    expect(s.required).toEqual(expect.arrayContaining(['name', 'steps']));
+    expect(s.required).not.toContain('model');
   });
 });
