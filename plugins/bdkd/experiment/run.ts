@@ -20,7 +20,10 @@ import { barChart, lineChart, reliabilityDiagram } from '@tessera/pipeline';
 import { createExecutor } from '@tessera/runtime';
 import { bdkd, classification, fitTemperature, predictLogits, reliabilityBins, scaleLogits, type BdkdOptionsInput, type EpochLog } from '../src/index.js';
 
+// `pnpm ... experiment -- --epochs 15` may hand the script a leading '--'.
+const argv = process.argv.slice(2);
 const { values: args } = parseArgs({
+  args: argv[0] === '--' ? argv.slice(1) : argv,
   options: {
     seeds: { type: 'string', default: '3' }, epochs: { type: 'string', default: '5' },
     train: { type: 'string', default: '10000' }, test: { type: 'string', default: '5000' }, val: { type: 'string', default: '1000' },
@@ -149,7 +152,7 @@ async function main(): Promise<void> {
   const seconds = (performance.now() - t0) / 1000;
   await writeFile(join(outDir, `${NAME}.json`), `${JSON.stringify({
     experiment: 'BD-KD online distillation, spec nlp-peft-kd.md 6.7',
-    command: `pnpm --filter @tessera/plugin-bdkd experiment${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    command: `pnpm --filter @tessera/plugin-bdkd experiment${argv.length ? ` -- ${argv.filter((a) => a !== '--').join(' ')}` : ''}`,
     data: { dataset: 'fashion-mnist', train: splits.train.x.shape[0], validation: splits.search.x.shape[0], test: splits.test.x.shape[0], splitSeed: 0 },
     networks: { teacher: 'MLP 784-256-256-10', student: 'MLP 784-32-10' },
     seeds: SEEDS, epochs: EPOCHS,
