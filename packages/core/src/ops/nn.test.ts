@@ -178,4 +178,19 @@ describe('normalizations and softmax', () => {
     expect(y).toEqual([1, 4]); // the generic loop's NaN handling (a NaN tap never wins a comparison)
     expect(values(runOp('MaxPool', [t([-5, -0.5, -3, -4], [1, 1, 2, 2])], { kernel_shape: [2, 2] })[0]!)).toEqual([-0.5]);
   });
+  it('float32 Softmax (table exp) matches the float64 kernel, gives exact 0 for -inf and keeps NaN', () => {
+    const rng = new Rng(9);
+    const x = random(rng, [6, 50]);
+    const x32 = Tensor.from(values(x).map((v) => v * 20), [6, 50], 'float32');
+    const x64 = Tensor.from(values(x32), [6, 50], 'float64'); // the same (float32) inputs
+    const y32 = values(runOp('Softmax', [x32])[0]!);
+    const y64 = values(runOp('Softmax', [x64])[0]!);
+    let worst = 0;
+    for (let i = 0; i < y64.length; i++) if (y64[i]! > 1e-30) worst = Math.max(worst, Math.abs(y32[i]! - y64[i]!) / y64[i]!);
+    expect(worst).toBeLessThan(5e-7);
+    const masked = values(runOp('Softmax', [t([0, -Infinity, Math.log(3)], [3])])[0]!);
+    expect(masked[1]).toBe(0);
+    expect(Math.abs(masked[0]! - 0.25) + Math.abs(masked[2]! - 0.75)).toBeLessThan(1e-7);
+    expect(values(runOp('Softmax', [t([1, NaN], [2])])[0]!).every(Number.isNaN)).toBe(true);
+  });
 });

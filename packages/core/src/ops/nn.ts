@@ -1003,6 +1003,22 @@ function softmaxLayout(node: Node, shape: readonly number[]): [number, number, n
 
 type SoftKind = 'softmax' | 'log' | 'hard';
 
+const POW2_NEG = Float64Array.from({ length: 152 }, (_, i) => 2 ** -i);
+
+/**
+ * exp(x) for x <= 0 to float32 accuracy (relative error < 1e-8 before rounding): x = n·ln2 + r with
+ * n = trunc(x·log2 e) (so r in (-ln2, 0]), a degree-9 Taylor polynomial for e^r, and 2^n from a
+ * table. About twice as fast as Math.exp here; used by float32 Softmax, whose arguments x - max are
+ * never positive. Below -104 the float32 result is 0; NaN stays NaN.
+ */
+function expNonPosF32(x: number): number {
+  if (x < -104) return 0;
+  const n = (x * Math.LOG2E) | 0;
+  const r = x - n * Math.LN2;
+  const p = 1 + r * (1 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r * (1 / 5040 + r * (1 / 40320 + r / 362880))))))));
+  return p * POW2_NEG[-n]!;
+}
+
 export function softmaxKernel(x: Tensor, outer: number, dim: number, inner: number, kind: SoftKind): Tensor {
   const X = nums(x);
   const Y = x.dtype === 'float32' ? new Float32Array(x.size) : new Float64Array(x.size);
@@ -1016,7 +1032,11 @@ export function softmaxKernel(x: Tensor, outer: number, dim: number, inner: numb
       continue;
     }
     let sum = 0;
-    if (kind === 'softmax') {
+    if (kind === 'softmax' && Y instanceof Float32Array) {
+      for (let d = 0; d < dim; d++) { const e = expNonPosF32(X[base + d * inner]! - mx); Y[base + d * inner] = e; sum += e; }
+      const inv = 1 / sum;
+      for (let d = 0; d < dim; d++) Y[base + d * inner] *= inv;
+    } else if (kind === 'softmax') {
       for (let d = 0; d < dim; d++) { const e = Math.exp(X[base + d * inner]! - mx); Y[base + d * inner] = e; sum += e; }
       const inv = 1 / sum;
       for (let d = 0; d < dim; d++) Y[base + d * inner] *= inv;
