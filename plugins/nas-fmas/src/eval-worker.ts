@@ -17,7 +17,7 @@ if (port) {
   };
   const executor = createExecutor('ort-node', { threads: 1 });
   port.on('message', (m: PoolRequest) => {
-    scoreCandidate(supernet, m.spec, data, executor, { measureCpu: init.measureCpu })
+    scoreCandidate(supernet, m.spec, data, executor, init.costs)
       .then((score) => port.postMessage({ id: m.id, score } satisfies PoolReply))
       .catch((e: unknown) => port.postMessage({ id: m.id, error: e instanceof Error ? e.message : String(e) } satisfies PoolReply));
   });

@@ -17,8 +17,8 @@ export interface SubnetCosts {
   macs: number;
   /** core's countParameters: every float initializer (weights, biases, BN γ/β/running statistics, Resize scales). */
   params: number;
-  /** gap8-like target latency in µs — an ESTIMATE from the B5 cost model with float tensors costed as int8 [R]. */
-  gap8LatencyUs: number;
+  /** gap8-like target latency in µs — an ESTIMATE from the B5 cost model with float tensors costed as int8 [R]; only when asked for. */
+  gap8LatencyUs?: number;
   /** Measured median latency on onnxruntime-node (ms), batch 1; only when asked for (not reproducible). */
   cpuLatencyMs?: number;
 }
@@ -29,23 +29,32 @@ export function costValue(c: SubnetCosts, objective: CostObjective): number {
   switch (objective) {
     case 'flops': return c.flops;
     case 'params': return c.params;
-    case 'gap8-latency': return c.gap8LatencyUs;
+    case 'gap8-latency':
+      if (c.gap8LatencyUs === undefined) throw new Error('fmas: costObjective gap8-latency needs gap8-like costs (gap8)');
+      return c.gap8LatencyUs;
     case 'cpu-latency':
       if (c.cpuLatencyMs === undefined) throw new Error('fmas: costObjective cpu-latency needs measured latencies (measureCpu)');
       return c.cpuLatencyMs;
   }
 }
 
-export async function subnetCosts(graph: Graph, opts: { measureCpu?: boolean; registry?: OpRegistry } = {}): Promise<SubnetCosts> {
+export interface CostOptions {
+  /** Cost the graph on the gap8-like target (its check must pass: unsupported ops are an error, never skipped). */
+  gap8?: boolean;
+  /** Measure cpu-ort latency (slow, not reproducible). */
+  measureCpu?: boolean;
+  registry?: OpRegistry;
+}
+
+export async function subnetCosts(graph: Graph, opts: CostOptions = {}): Promise<SubnetCosts> {
   const registry = opts.registry ?? standardOps();
   const compute = computeCost(graph, { bindings: { N: 1 }, registry });
-  const gap8 = await gap8Like({ assumeInt8ForFloat: true, registry }).cost(graph, { bindings: { N: 1 } });
   const costs: SubnetCosts = {
     flops: 2 * compute.total.macs + compute.total.flops,
     macs: compute.total.macs,
     params: countParameters(graph).total,
-    gap8LatencyUs: gap8.total.latency!,
   };
+  if (opts.gap8) costs.gap8LatencyUs = (await gap8Like({ assumeInt8ForFloat: true, registry }).cost(graph, { bindings: { N: 1 } })).total.latency!;
   if (opts.measureCpu) costs.cpuLatencyMs = (await cpuOrt({ runs: 10, warmup: 2, threads: 1 }).cost(graph, { bindings: { N: 1 } })).total.latency!;
   return costs;
 }
@@ -58,7 +67,7 @@ export interface CandidateScore {
   wallMs: number;
 }
 
-export async function scoreCandidate(supernet: Graph, spec: SliceSpec, data: Dataset, executor: Executor, opts: { measureCpu?: boolean; registry?: OpRegistry } = {}): Promise<CandidateScore> {
+export async function scoreCandidate(supernet: Graph, spec: SliceSpec, data: Dataset, executor: Executor, opts: CostOptions = {}): Promise<CandidateScore> {
   const t0 = performance.now();
   const { graph } = sliceChannels(supernet, spec, { registry: opts.registry });
   const costs = await subnetCosts(graph, opts);

@@ -91,6 +91,8 @@ export interface FmasResult {
   finalFront: FinalCandidate[];
   hypervolume: { search: number; final: number; reference: [number, number]; note: string };
   rankCorrelation: number;
+  /** The fine-tuned graphs of `finalFront`, same order (not serialised into reports). */
+  finalGraphs: Graph[];
   time: {
     searchMs: number;
     evaluatedNow: number;
@@ -131,7 +133,10 @@ export async function fmasSearch(supernet: Graph, space: SubnetSpace, data: Fmas
   const spec = (g: Genome) => ({ ...space.toSliceSpec(g), filterChoice: o.filterChoice });
   const cost = (c: SubnetCosts) => costValue(c, o.costObjective);
 
-  const pool = new CandidatePool(supernet, valSubset, { workers: o.workers, measureCpu: o.costObjective === 'cpu-latency' });
+  const costOpts = { gap8: o.costObjective === 'gap8-latency', measureCpu: o.costObjective === 'cpu-latency' };
+  // The supernet's costs first: a target that cannot cost it fails here, before any search.
+  const superCosts = await subnetCosts(supernet, costOpts);
+  const pool = new CandidatePool(supernet, valSubset, { workers: o.workers, costs: costOpts });
   const tSearch = performance.now();
   let search;
   try {
@@ -158,7 +163,6 @@ export async function fmasSearch(supernet: Graph, space: SubnetSpace, data: Fmas
 
   // Final stage: fine-tune the front on the full training set, score on test.
   const executor = createExecutor('ort-node', { threads: 1 });
-  const superCosts = await subnetCosts(supernet, { measureCpu: o.costObjective === 'cpu-latency' });
   const superSubset = await segmentationMIoU(executor, supernet, valSubset);
   const superTest = await segmentationMIoU(executor, supernet, data.test);
   const ft = async (g: Graph) => (o.finetuneEpochs > 0
@@ -168,6 +172,7 @@ export async function fmasSearch(supernet: Graph, space: SubnetSpace, data: Fmas
   const superFt = await ft(supernet);
   const superFtTest = await segmentationMIoU(executor, superFt.graph, data.test);
   const finals: FinalCandidate[] = [];
+  const finalGraphs: Graph[] = [];
   for (const c of spread(searchFront, o.maxFinetune)) {
     say(`fmas: fine-tuning candidate ${c.id} (${finals.length + 1}/${Math.min(searchFront.length, o.maxFinetune)})`);
     const { graph } = sliceChannels(supernet, spec(c.genome));
@@ -175,6 +180,7 @@ export async function fmasSearch(supernet: Graph, space: SubnetSpace, data: Fmas
     const tuned = await ft(graph);
     const after = await segmentationMIoU(executor, tuned.graph, data.test);
     finals.push({ ...c, testMIoUBeforeFinetune: before, testMIoU: after, finetuneMs: tuned.totalMs, nonDominated: false });
+    finalGraphs.push(tuned.graph);
   }
   await executor.dispose();
   const finalObjs = finals.map((f) => [1 - f.testMIoU, f.objectives[1]]);
@@ -203,6 +209,7 @@ export async function fmasSearch(supernet: Graph, space: SubnetSpace, data: Fmas
       reference,
       note: 'objectives (1 − mIoU, cost / supernet cost); search: search-subset mIoU without fine-tuning; final: test mIoU after fine-tuning',
     },
+    finalGraphs,
     rankCorrelation: kendallTau(finals.map((f) => f.subsetMIoU), finals.map((f) => f.testMIoU)),
     time: {
       searchMs, evaluatedNow: search.evaluatedNow, meanEvalMs: meanEval, meanFinetuneMs: meanFt, finetuneTotalMs: ftTotal,

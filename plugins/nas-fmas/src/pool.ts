@@ -10,13 +10,13 @@ import { ShapeInferencePass, standardOps, type Graph } from '@tessera/core';
 import type { Dataset } from '@tessera/data';
 import { exportModel, importModel } from '@tessera/onnx';
 import { createExecutor, type Executor } from '@tessera/runtime';
-import { scoreCandidate, type CandidateScore } from './evaluate.js';
+import { scoreCandidate, type CandidateScore, type CostOptions } from './evaluate.js';
 import type { SliceSpec } from './slice-channels.js';
 
 export interface PoolInit {
   model: Uint8Array;
   data: { name: string; classes: readonly string[]; x: ArrayBuffer; xShape: number[]; y: ArrayBuffer; yShape: number[] };
-  measureCpu: boolean;
+  costs: CostOptions;
 }
 export interface PoolRequest { id: number; spec: SliceSpec }
 export type PoolReply = { id: number; score: CandidateScore; error?: undefined } | { id: number; error: string; score?: undefined };
@@ -31,8 +31,8 @@ export function graphFromTransfer(bytes: Uint8Array): Graph {
 export interface CandidatePoolOptions {
   /** Worker threads (default 2); 0 evaluates in this thread. */
   workers?: number;
-  /** Also measure cpu-ort latency per candidate (slow, not reproducible). */
-  measureCpu?: boolean;
+  /** Which costs beyond FLOPs and parameters to compute per candidate (gap8-like estimate, measured cpu-ort latency). */
+  costs?: CostOptions;
 }
 
 export class CandidatePool {
@@ -42,11 +42,11 @@ export class CandidatePool {
   private readonly idle: Worker[] = [];
   private readonly queue: PoolRequest[] = [];
   private readonly local?: { graph: Graph; data: Dataset; executor: Executor };
-  private readonly measureCpu: boolean;
+  private readonly costs: CostOptions;
 
   constructor(supernet: Graph, data: Dataset, opts: CandidatePoolOptions = {}) {
     const count = opts.workers ?? 2;
-    this.measureCpu = opts.measureCpu ?? false;
+    this.costs = { gap8: opts.costs?.gap8, measureCpu: opts.costs?.measureCpu };
     if (!(Number.isInteger(count) && count >= 0)) throw new Error(`fmas: workers = ${count}; expected a whole number >= 0`);
     if (count === 0) {
       // The same ONNX round trip as the workers', so a score does not depend on where it ran.
@@ -58,7 +58,7 @@ export class CandidatePool {
     const init: PoolInit = {
       model: exportModel(supernet),
       data: { name: data.name, classes: data.classes, x: x.slice().buffer, xShape: [...data.x.shape], y: y.slice().buffer, yShape: [...data.y.shape] },
-      measureCpu: this.measureCpu,
+      costs: this.costs,
     };
     const ts = import.meta.url.endsWith('.ts');
     const entry = new URL(ts ? './eval-worker.ts' : './eval-worker.js', import.meta.url);
@@ -95,7 +95,7 @@ export class CandidatePool {
     if (this.local) {
       const out: CandidateScore[] = [];
       for (const s of specs) {
-        out.push(await scoreCandidate(this.local.graph, s, this.local.data, this.local.executor, { measureCpu: this.measureCpu }));
+        out.push(await scoreCandidate(this.local.graph, s, this.local.data, this.local.executor, this.costs));
         onResult?.(out.length - 1, out.at(-1)!);
       }
       return out;

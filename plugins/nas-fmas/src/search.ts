@@ -70,8 +70,11 @@ function readLog<X>(path: string, fingerprint: string): Map<string, EvaluationRe
     try {
       rec = JSON.parse(line);
     } catch {
-      // A search killed mid-write leaves at most a torn last line; anything else is a corrupt log.
-      if (i === lines.length - 1) return;
+      // A search killed mid-write leaves at most a torn last line: cut it so appends start on a fresh line.
+      if (i === lines.length - 1) {
+        writeFileSync(path, lines.slice(0, -1).map((l) => `${l}\n`).join(''));
+        return;
+      }
       throw new Error(`fmas: search log ${path} line ${i + 1} is not JSON; delete the log or choose another path`);
     }
     if (i === 0) {
