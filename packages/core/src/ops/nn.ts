@@ -209,14 +209,18 @@ function conv2dWasm(
       const idx = call.extra;
       const xs = idx + plan.table.length;
       new Int32Array(view.buffer).set(plan.table, idx);
-      for (let q = 0; q < cn; q++) {
-        const src = ((n0 + q) * C + g * Cg) * inSize;
-        const dst = xs + q * img;
-        if (unpadded) { view.set(X.subarray(src, src + Cg * inSize), dst); continue; }
-        view.fill(0, dst, dst + img);
-        for (let c = 0; c < Cg; c++) for (let d = 0; d < D; d++) for (let h = 0; h < H; h++) {
-          const s = src + (c * D + d) * H * W + h * W;
-          view.set(X.subarray(s, s + W), dst + ((c * Dp + d + pD) * Hp + h + pH) * Wp + pW);
+      if (unpadded && group === 1) view.set(X.subarray(n0 * C * inSize, (n0 + cn) * C * inSize), xs);
+      else {
+        if (!unpadded) view.fill(0, xs, xs + cn * img);
+        for (let q = 0; q < cn; q++) {
+          const src = ((n0 + q) * C + g * Cg) * inSize;
+          const dst = xs + q * img;
+          if (unpadded) { view.set(X.subarray(src, src + Cg * inSize), dst); continue; }
+          for (let c = 0; c < Cg; c++) for (let d = 0; d < D; d++) for (let h = 0; h < H; h++) {
+            const s0 = src + (c * D + d) * H * W + h * W;
+            const d0 = dst + ((c * Dp + d + pD) * Hp + h + pH) * Wp + pW;
+            for (let w = 0; w < W; w++) view[d0 + w] = X[s0 + w]!;
+          }
         }
       }
       packA(view, call.a, OCg, CK, Wt, g * OCg * CK, CK, 1);
@@ -226,10 +230,9 @@ function conv2dWasm(
         const oc = g * OCg + o;
         const bv = bias ? bias[oc]! : 0;
         for (let q = 0; q < cn; q++) {
-          const s = call.c + o * call.ldc + q * Pn;
-          const d = ((n0 + q) * OC + oc) * Pn;
-          if (bv === 0) Y.set(view.subarray(s, s + Pn), d);
-          else for (let p = 0; p < Pn; p++) Y[d + p] = view[s + p]! + bv;
+          const s0 = call.c + o * call.ldc + q * Pn;
+          const d0 = ((n0 + q) * OC + oc) * Pn;
+          for (let p = 0; p < Pn; p++) Y[d0 + p] = view[s0 + p]! + bv;
         }
       }
     }
