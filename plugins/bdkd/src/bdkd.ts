@@ -149,8 +149,11 @@ export async function bdkd(teacher: Graph, student: Graph, data: BdkdData, optio
   // Per-epoch accumulators of the step diagnostics.
   let lossSum = 0, steps = 0, samples = 0, rklDominant = 0, gapPositive = 0, gapSum = 0;
   const classes = student.outputs[0]!.shape![1] as number;
+  // An executor made here is disposed here; a caller's executor is left to its owner.
+  const executor = run.executor ?? createExecutor('ort-node', { threads: o.threads, registry: run.registry });
   const { trainer, joint } = await createJointTrainer(teacher, student, o, {
     ...run,
+    executor,
     onStepLoss: (loss) => {
       lossSum += loss;
       steps++;
@@ -206,6 +209,7 @@ export async function bdkd(teacher: Graph, student: Graph, data: BdkdData, optio
     }
   } finally {
     await evalExec.dispose();
+    if (!run.executor) await executor.dispose();
   }
   const seconds = (performance.now() - t0) / 1000;
   const final = trained(trainer.parameters());
