@@ -187,4 +187,20 @@ describe('in-place reuse of dying intermediates (donation)', () => {
     expect(all[conv.name]!.toNumbers()).toEqual([-8, 9, 8, -8]);
     expect(y.toNumbers()).toEqual([0, 9, 8, 0]);
   });
+  it('never overwrites a value that a plugin kernel has seen (it may have kept it)', () => {
+    const kept: Tensor[] = [];
+    const registry = standardOps().extend().register({
+      op: 'Observe', domain: 'test', inputs: [{ name: 'x' }], outputs: [{ name: 'y' }],
+      infer: (ctx) => [ctx.inputs[0]],
+      kernel: ({ inputs }) => { kept.push(inputs[0]!); return [Tensor.from([0], [1])]; },
+    });
+    const b = new GraphBuilder(undefined, registry);
+    const x = b.input('x', 'float32', [3]);
+    const n = b.op('Neg', [x]);
+    b.op('Observe', [n], {}, { domain: 'test' });
+    b.output(b.op('Relu', [n]), 'y'); // n dies here; without the plugin it would be reused in place
+    const y = interpret(b.graph, { x: Tensor.from([1, -2, 3], [3]) }, { registry }).y!;
+    expect(y.toNumbers()).toEqual([0, 2, 0]);
+    expect(kept[0]!.toNumbers()).toEqual([-1, 2, -3]);
+  });
 });

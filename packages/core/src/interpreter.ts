@@ -208,6 +208,10 @@ function runGraph(graph: Graph, scope: Scope, registry: OpRegistry, guard: Guard
         const b = bufferOf(t);
         if (!inputs.some((x) => x && bufferOf(x) === b)) guard.fresh.add(b);
       }
+    } else {
+      // A plugin's kernel may keep what it was given (observers, calibration): its inputs escape and
+      // are never written over later.
+      for (const x of inputs) if (x) guard.fresh.delete(bufferOf(x));
     }
     node.outputs.forEach((o, j) => {
       if (o.name === '') return;
