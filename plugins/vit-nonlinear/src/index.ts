@@ -1,40 +1,21 @@
 /**
- * @tessera/plugin-vit-nonlinear: PEANO-ViT: division-free LayerNorm, Padé/multi-scale-reciprocal softmax and piecewise-linear GELU as ops, lowerings and a rewrite pass
- * The one export of this package is the plugin object below; its pass is usable on its own too.
+ * @tessera/plugin-vit-nonlinear: PEANO-ViT approximations of LayerNorm, softmax and GELU as
+ * tessera.peano ops (reference kernels), standard-op lowerings without Exp/Sqrt/Div/Erf/Tanh,
+ * pattern rewrites that swap them into any graph, error sweeps and an FPGA cost table.
+ * Everything works without a pipeline; the default export is the plugin (pass `peano-approximate`).
  */
-import { Tensor } from '@tessera/core';
-import type { Graph } from '@tessera/core';
-import { definePass, definePlugin } from '@tessera/pipeline';
-import { z } from 'zod';
+export * from './options.js';
+export * from './tables.js';
+export * from './kernels.js';
+export * from './ops.js';
+export * from './lower.js';
+export * from './rewrite.js';
+export * from './sweeps.js';
+export * from './cost.js';
+export * from './model.js';
+export { peanoApproximatePass } from './plugin.js';
+export { default } from './plugin.js';
 
-/** Zeroes every parameter element whose magnitude is below `threshold`; returns the fraction zeroed. */
-export function pruneSmallWeights(graph: Graph, threshold: number): number {
-  let zeroed = 0;
-  let total = 0;
-  for (const v of graph.parameters()) {
-    const w = v.initializer!.toFloat64();
-    for (let i = 0; i < w.length; i++) if (Math.abs(w[i]!) < threshold) { w[i] = 0; zeroed++; }
-    total += w.length;
-    graph.setInitializer(v.name, Tensor.from(w, v.initializer!.shape, v.initializer!.dtype));
-  }
-  return total === 0 ? 0 : zeroed / total;
-}
-
-export const vitNonlinearPass = definePass({
-  name: 'vit-nonlinear-prune',
-  description: 'magnitude pruning: zero the weights whose magnitude is below a threshold',
-  options: z.object({ threshold: z.number().nonnegative().default(0.01) }).strict(),
-  searchSpace: { threshold: { kind: 'float', min: 0.001, max: 0.1, log: true } },
-  run(graph, { threshold }, ctx) {
-    ctx.logger.info(`zeroed ${(100 * pruneSmallWeights(graph, threshold)).toFixed(1)}% of the weights`);
-    return graph;
-  },
-});
-
-export default definePlugin({
-  name: '@tessera/plugin-vit-nonlinear',
-  version: '0.1.0',
-  api: '^0.1.0',
-  description: "PEANO-ViT: division-free LayerNorm, Padé/multi-scale-reciprocal softmax and piecewise-linear GELU as ops, lowerings and a rewrite pass",
-  passes: [vitNonlinearPass],
-});
+import { geluPwl, lnInvStd, msrReciprocal, padeExp } from './kernels.js';
+/** The per-element reference kernels under the spec's names. */
+export const peanoKernels = { lnInvStd, msrReciprocal, padeExp, geluPwl };

@@ -79,15 +79,16 @@ export function layerNormRules(o: LayerNormOptions): RewriteRule[] {
       const std = b.op('Sqrt', [b.op('Add', [variance, v.eps!])]);
       return b.op('Add', [b.op('Mul', [b.op('Div', [d, std]), v.gamma!]), v.beta!]);
     },
-    check: (m) => {
+    check: (m): true | string => {
       const rank = m.vars.x!.type?.shape?.length;
-      for (const c of [
+      const checks: (true | string)[] = [
         square === 'Pow' ? scalarNear(m, 'two', 2, 0) : true,
         reducesLastAxis(m, 'mean', rank, axesInput ? 'axes1' : undefined),
         reducesLastAxis(m, 'var', rank, axesInput ? 'axes2' : undefined),
         m.constant('eps')?.size === 1 ? true : `%${m.vars.eps!.name} is not a scalar constant epsilon`,
         affineOk(m, m.vars.x!, ['gamma', 'beta']),
-      ]) if (c !== true) return c;
+      ];
+      for (const c of checks) if (c !== true) return c;
       return true;
     },
     rewrite: (b, m) => approxLn(b, m, o, m.vars.x!, m.vars.gamma!, m.vars.beta!, Number(m.constant('eps')!.getFlat(0))),
