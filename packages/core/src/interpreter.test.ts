@@ -203,4 +203,25 @@ describe('in-place reuse of dying intermediates (donation)', () => {
     expect(y.toNumbers()).toEqual([0, 2, 0]);
     expect(kept[0]!.toNumbers()).toEqual([-1, 2, -3]);
   });
+  it('recycles dead intermediates\' buffers across nodes and runs without leaking stale values', () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', [64, 128]);
+    const h1 = b.op('Relu', [b.op('MatMul', [x, b.param('w1', Tensor.from(Array.from({ length: 128 * 128 }, (_, i) => ((i * 7919) % 13) / 13 - 0.5), [128, 128]))])]);
+    const h2 = b.op('Softmax', [b.op('Transpose', [h1])]);
+    const h3 = b.op('MaxPool', [b.op('Reshape', [h2, b.ints([1, 1, 128, 64])])], { kernel_shape: [2, 2], strides: [2, 2] });
+    b.output(b.op('Add', [h3, h3]), 'y');
+    const feed = (s: number) => ({ x: Tensor.from(Array.from({ length: 64 * 128 }, (_, i) => Math.sin(i * s)), [64, 128]) });
+    const seen = new Set<ArrayBufferLike>();
+    const runs = [1, 2, 1, 2].map((s) => {
+      const y = interpret(b.graph, feed(s)).y!;
+      seen.add((y.data as Float32Array).buffer);
+      return y.toNumbers();
+    });
+    expect(runs[2]).toEqual(runs[0]);
+    expect(runs[3]).toEqual(runs[1]);
+    expect(runs[0]).not.toEqual(runs[1]);
+    expect(seen.size).toBe(4); // outputs handed to the caller are never recycled
+    const fresh = interpret(b.graph.clone(), feed(2)).y!.toNumbers();
+    expect(fresh).toEqual(runs[1]);
+  });
 });

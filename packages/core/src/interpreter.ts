@@ -1,5 +1,5 @@
 import type { Graph, Node, Value } from './graph.js';
-import type { Kernel, OpRegistry, OpSchema } from './registry.js';
+import type { FloatAlloc, Kernel, OpRegistry, OpSchema } from './registry.js';
 import { standardOps } from './ops/index.js';
 import type { Tensor } from './tensor.js';
 
@@ -33,6 +33,9 @@ interface Plan {
   frees: string[][];
   /** Buffers owned by the graph itself (tensor attributes such as Constant values): never donated. */
   owned: Set<ArrayBufferLike>;
+  /** Recycled float buffers of dead values, handed out by `alloc` in later nodes and later runs. */
+  pool: { float32: Float32Array[]; float64: Float64Array[] };
+  alloc: FloatAlloc;
   /** Names a graph reads from enclosing scopes. */
   free: Set<string>;
   /** What the plan was computed from: a graph edited in place (passes) gets a new plan. */
@@ -72,7 +75,8 @@ function planOf(graph: Graph): Plan {
   for (const [name, i] of last) if (!keep.has(name) && !free.has(name)) frees[i]!.push(name);
   const owned = new Set<ArrayBufferLike>();
   collectOwned(graph, owned);
-  const plan = { frees, free, owned, version: graph.version, outputs };
+  const pool: Plan['pool'] = { float32: [], float64: [] };
+  const plan: Plan = { frees, free, owned, pool, alloc: poolAlloc(pool), version: graph.version, outputs };
   plans.set(graph, plan);
   return plan;
 }
@@ -88,6 +92,42 @@ function collectOwned(graph: Graph, owned: Set<ArrayBufferLike>): void {
       else if (a.kind === 'graphs') for (const g of a.value) collectOwned(g, owned);
     }
   }
+}
+
+// At most this many recycled buffers per dtype and graph.
+const POOL_SIZE = 16;
+
+/** Best fit from the pool (a buffer of n to 2n elements), zero-filled; a new array otherwise. */
+function poolAlloc(pool: Plan['pool']): FloatAlloc {
+  const take = (list: (Float32Array | Float64Array)[], n: number) => {
+    let best = -1;
+    for (let i = 0; i < list.length; i++) {
+      const len = list[i]!.length;
+      if (len >= n && len <= 2 * n + 1024 && (best < 0 || len < list[best]!.length)) best = i;
+    }
+    if (best < 0) return undefined;
+    const a = list.splice(best, 1)[0]!;
+    const v = a.length === n ? a : a.subarray(0, n);
+    v.fill(0);
+    return v;
+  };
+  return ((dtype: 'float32' | 'float64', n: number) => {
+    if (dtype === 'float32') return take(pool.float32, n) ?? new Float32Array(n);
+    return take(pool.float64, n) ?? new Float64Array(n);
+  }) as FloatAlloc;
+}
+
+/** Returns a dead value's buffer to the pool when it is fresh, unowned, unfed and seen by nothing live. */
+function recycle(t: Tensor, scope: Scope, plan: Plan, guard: Guard): void {
+  const d = t.data;
+  if (!(d instanceof Float32Array || d instanceof Float64Array) || d.length < 4096) return;
+  const buf = d.buffer;
+  if (!guard.fresh.has(buf) || plan.owned.has(buf) || guard.fed.has(buf)) return;
+  for (let s: Scope | undefined = scope; s; s = s.parent) for (const u of s.values.values()) if (bufferOf(u) === buf) return;
+  guard.fresh.delete(buf);
+  if (d instanceof Float32Array) {
+    if (plan.pool.float32.length < POOL_SIZE) plan.pool.float32.push(new Float32Array(buf as ArrayBuffer));
+  } else if (plan.pool.float64.length < POOL_SIZE) plan.pool.float64.push(new Float64Array(buf as ArrayBuffer));
 }
 
 function bufferOf(t: Tensor): ArrayBufferLike {
@@ -197,6 +237,7 @@ function runGraph(graph: Graph, scope: Scope, registry: OpRegistry, guard: Guard
           return runGraph(g, inner, registry, guard);
         },
         donated: dying.length > 0 ? donations(node, inputs, dying, scope, plan, guard) : undefined,
+        alloc: plan.alloc,
       });
     } catch (e) {
       if (e instanceof InterpretError) throw e;
@@ -219,7 +260,12 @@ function runGraph(graph: Graph, scope: Scope, registry: OpRegistry, guard: Guard
       if (!t) throw new InterpretError(`${node.describe()}: kernel returned ${outs.length} outputs, output '${o.name}' (#${j}) is missing`, node);
       scope.values.set(o.name, t);
     });
-    for (const name of plan.frees[i]!) if (!keep?.has(name)) scope.values.delete(name);
+    for (const name of plan.frees[i]!) {
+      if (keep?.has(name)) continue;
+      const t = scope.values.get(name);
+      scope.values.delete(name);
+      if (t) recycle(t, scope, plan, guard);
+    }
   }
   const names = fetches ?? graph.outputs.map((v) => v.name);
   return names.map((name) => {

@@ -21,6 +21,18 @@ export interface KernelContext {
    * value shares their buffer. Kernels check membership of the very tensor they write into.
    */
   donated?: ReadonlySet<Tensor>;
+  /**
+   * Zero-filled float storage of `n` elements for an output, recycled from the buffers of values that
+   * died earlier in this graph (saves page faults and GC on large activations). Absent outside the
+   * interpreter; kernels then allocate.
+   */
+  alloc?: FloatAlloc;
+}
+
+/** Output storage provider: a Float32Array or Float64Array of n zeros. */
+export interface FloatAlloc {
+  (dtype: 'float32', n: number): Float32Array;
+  (dtype: 'float64', n: number): Float64Array;
 }
 
 export type Kernel = (ctx: KernelContext) => Tensor[];

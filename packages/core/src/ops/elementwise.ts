@@ -1,6 +1,6 @@
 import { dtypeFromOnnxCode, isBigIntDType, isFloatDType, type DType, type TensorData } from '../dtype.js';
 import type { Node } from '../graph.js';
-import type { InferContext, KernelContext, OpSchema } from '../registry.js';
+import type { FloatAlloc, InferContext, KernelContext, OpSchema } from '../registry.js';
 import { sizeOf, Tensor, type Shape } from '../tensor.js';
 import { broadcastTypes } from './shape-util.js';
 import { erf, erfFast, geluExact, geluFast } from './erf.js';
@@ -14,8 +14,8 @@ type F2 = (a: number, b: number) => number;
 type B2 = (a: bigint, b: bigint) => bigint | boolean;
 
 /** Output storage for a float32/float64/bool result written directly; other dtypes go through Float64Array. */
-function outArray(dtype: DType, n: number): NumArray {
-  if (dtype === 'float32') return new Float32Array(n);
+function outArray(dtype: DType, n: number, alloc?: FloatAlloc): NumArray {
+  if (dtype === 'float32') return alloc ? alloc('float32', n) : new Float32Array(n);
   if (dtype === 'bool') return new Uint8Array(n);
   return new Float64Array(n);
 }
@@ -42,7 +42,7 @@ function reusable(t: Tensor, dtype: DType, shape: Shape, donated: ReadonlySet<Te
   return t.data as NumArray;
 }
 
-export function mapUnary(x: Tensor, f: F1, outDtype: DType = x.dtype, big?: (x: bigint) => bigint, into?: NumArray): Tensor {
+export function mapUnary(x: Tensor, f: F1, outDtype: DType = x.dtype, big?: (x: bigint) => bigint, into?: NumArray, alloc?: FloatAlloc): Tensor {
   if (big && isBigIntDType(x.dtype)) {
     const s = x.data as BigArray;
     const o = (x.dtype === 'int64' ? new BigInt64Array(x.size) : new BigUint64Array(x.size)) as BigArray;
@@ -51,7 +51,7 @@ export function mapUnary(x: Tensor, f: F1, outDtype: DType = x.dtype, big?: (x: 
   }
   const s = nums(x);
   const n = x.size;
-  const o = into ?? outArray(outDtype, n);
+  const o = into ?? outArray(outDtype, n, alloc);
   if (f === relu && s instanceof Float32Array && o instanceof Float32Array) reluBits(s, o);
   else if (f === relu) for (let i = 0; i < n; i++) { const v = s[i]!; o[i] = v > 0 ? v : 0; }
   else for (let i = 0; i < n; i++) o[i] = f(s[i]!);
@@ -66,10 +66,10 @@ function unary(op: string, make: (node: Node, dtype: DType) => F1, opts: UnaryOp
     attrs: opts.attrs,
     differentiable: opts.differentiable,
     infer: (ctx) => (ctx.inputs[0] ? [typeOf(opts.out ?? ctx.inputs[0].dtype, ctx.inputs[0].shape)] : [undefined]),
-    kernel: ({ node, inputs, donated }) => {
+    kernel: ({ node, inputs, donated, alloc }) => {
       const x = inputs[0]!;
       const out = opts.out ?? x.dtype;
-      return [mapUnary(x, make(node, x.dtype), out, opts.big, reusable(x, out, x.shape, donated))];
+      return [mapUnary(x, make(node, x.dtype), out, opts.big, reusable(x, out, x.shape, donated), alloc)];
     },
     cost: elementwiseCost(opts.flops ?? 1),
   };
@@ -247,7 +247,7 @@ function binaryLoop(A: ArrayLike<number>, sa: Shape, B: ArrayLike<number>, sb: S
 const CODES: Record<string, Code> = { Add: Code.Add, Sub: Code.Sub, Mul: Code.Mul };
 
 /** Applies a binary function with broadcasting; int64/uint64 go through `big` when given (bit-exact). */
-export function mapBinary(a: Tensor, b: Tensor, f: F2, outDtype: DType = a.dtype, big?: B2, code: Code = Code.Call, donated?: ReadonlySet<Tensor>): Tensor {
+export function mapBinary(a: Tensor, b: Tensor, f: F2, outDtype: DType = a.dtype, big?: B2, code: Code = Code.Call, donated?: ReadonlySet<Tensor>, alloc?: FloatAlloc): Tensor {
   const shape = broadcastConcrete(a.shape, b.shape);
   if (big && isBigIntDType(a.dtype) && isBigIntDType(b.dtype)) {
     const ia = broadcastIndex(a.shape, shape);
@@ -266,7 +266,7 @@ export function mapBinary(a: Tensor, b: Tensor, f: F2, outDtype: DType = a.dtype
   }
   // An input with the output's shape and dtype that dies here is overwritten in place: each output
   // element is written after the only read of that position.
-  const o = reusable(a, outDtype, shape, donated) ?? reusable(b, outDtype, shape, donated) ?? outArray(outDtype, sizeOf(shape));
+  const o = reusable(a, outDtype, shape, donated) ?? reusable(b, outDtype, shape, donated) ?? outArray(outDtype, sizeOf(shape), alloc);
   binaryLoop(nums(a), a.shape, nums(b), b.shape, o, shape, f, code);
   return wrap(outDtype, shape, o);
 }
@@ -298,11 +298,11 @@ function binary(op: string, make: (node: Node, dtype: DType) => F2, opts: Binary
     attrs: opts.attrs,
     differentiable: opts.bool ? false : opts.differentiable,
     infer: binaryInfer(opts.bool ?? false),
-    kernel: ({ node, inputs, donated }) => {
+    kernel: ({ node, inputs, donated, alloc }) => {
       const a = inputs[0]!;
       const b = inputs[1]!;
       const code = CODES[op] ?? (op === 'Div' && isFloatDType(a.dtype) ? Code.Div : Code.Call);
-      return [mapBinary(a, b, make(node, a.dtype), opts.bool ? 'bool' : a.dtype, opts.big, code, donated)];
+      return [mapBinary(a, b, make(node, a.dtype), opts.bool ? 'bool' : a.dtype, opts.big, code, donated, alloc)];
     },
     cost: elementwiseCost(1),
   };

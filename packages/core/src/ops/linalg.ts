@@ -1,6 +1,6 @@
 import type { DType } from '../dtype.js';
 import type { Dim, Node, ValueType } from '../graph.js';
-import type { OpSchema } from '../registry.js';
+import type { FloatAlloc, OpSchema } from '../registry.js';
 import { sizeOf, Tensor } from '../tensor.js';
 import { broadcastShapes } from './shape-util.js';
 import { gemmABt, gemmStrided, transpose2d, wasmGemm, type FloatArray, type GemmPath } from './gemm.js';
@@ -9,8 +9,12 @@ import {
 } from './util.js';
 
 /** The typed array float math runs in for a dtype (float32 for float32/16, float64 otherwise). */
-export function workArray(dtype: DType, n: number): FloatArray {
-  return dtype === 'float32' || dtype === 'float16' || dtype === 'bfloat16' ? new Float32Array(n) : new Float64Array(n);
+export function workArray(dtype: DType, n: number, alloc?: FloatAlloc): FloatArray {
+  const f32 = dtype === 'float32' || dtype === 'float16' || dtype === 'bfloat16';
+  // Only a float32/float64 tensor keeps its work array as storage, so only those recycle buffers.
+  if (alloc && dtype === 'float32') return alloc('float32', n);
+  if (alloc && dtype === 'float64') return alloc('float64', n);
+  return f32 ? new Float32Array(n) : new Float64Array(n);
 }
 
 /** A tensor's elements in its work float type; no copy when the storage already is that type. */
@@ -43,7 +47,7 @@ function matmulShapes(a: readonly Dim[], b: readonly Dim[]): Dim[] {
   return out;
 }
 
-export function matmul(a: Tensor, b: Tensor, outDtype: DType = a.dtype, path: GemmPath = 'auto'): Tensor {
+export function matmul(a: Tensor, b: Tensor, outDtype: DType = a.dtype, path: GemmPath = 'auto', alloc?: FloatAlloc): Tensor {
   const outShapeD = matmulShapes(a.shape, b.shape) as number[];
   const as = a.rank === 1 ? [1, a.shape[0]!] : a.shape;
   const bs = b.rank === 1 ? [b.shape[0]!, 1] : b.shape;
@@ -59,7 +63,7 @@ export function matmul(a: Tensor, b: Tensor, outDtype: DType = a.dtype, path: Ge
   const nbB = sizeOf(batchB);
   if (wasmGemm(A, path)) {
     // Float32 on the wasm kernel: B is packed straight from its row-major layout.
-    const C = new Float32Array(nBatch * M * N);
+    const C = outDtype === 'float32' && alloc ? alloc('float32', nBatch * M * N) : new Float32Array(nBatch * M * N);
     if (nbB === 1 && sameShape(batchA, batch)) gemmStrided(nBatch * M, N, K, A, 0, K, 1, B, 0, N, 1, C, 0, N);
     else {
       const ia = broadcastIndex(batchA, batch);
@@ -102,7 +106,7 @@ const matmulOp: OpSchema = {
     if (!a?.shape || !b?.shape) return [{ dtype: d }];
     return [{ dtype: d, shape: matmulShapes(a.shape, b.shape) }];
   },
-  kernel: ({ inputs }) => [matmul(inputs[0]!, inputs[1]!)],
+  kernel: ({ inputs, alloc }) => [matmul(inputs[0]!, inputs[1]!, inputs[0]!.dtype, 'auto', alloc)],
   variants: { js: ({ inputs }) => [matmul(inputs[0]!, inputs[1]!, inputs[0]!.dtype, 'js')] },
   cost: matmulCost,
 };
@@ -131,7 +135,7 @@ const gemmOp: OpSchema = {
     if (c?.shape) broadcastShapes([M, N], c.shape);
     return [{ dtype: d, shape: [M, N] }];
   },
-  kernel: ({ node, inputs }) => [gemmKernel(node, inputs, 'auto')],
+  kernel: ({ node, inputs, alloc }) => [gemmKernel(node, inputs, 'auto', alloc)],
   variants: { js: ({ node, inputs }) => [gemmKernel(node, inputs, 'js')] },
   cost: (node) => {
     const y = node.outputs[0]?.type?.shape;
@@ -142,7 +146,7 @@ const gemmOp: OpSchema = {
   },
 };
 
-function gemmKernel(node: Node, inputs: (Tensor | undefined)[], path: GemmPath): Tensor {
+function gemmKernel(node: Node, inputs: (Tensor | undefined)[], path: GemmPath, alloc?: FloatAlloc): Tensor {
   const [a, b, c] = inputs;
   const alpha = node.float('alpha', 1);
   const beta = node.float('beta', 1);
@@ -153,7 +157,7 @@ function gemmKernel(node: Node, inputs: (Tensor | undefined)[], path: GemmPath):
   if (K !== K2) throw new Error(`inner dimensions ${K} and ${K2} differ (A [${a!.shape.join(', ')}], B [${b!.shape.join(', ')}])`);
   let A = asWork(a!);
   let B = asWork(b!);
-  const Y = workArray(a!.dtype, M * N);
+  const Y = workArray(a!.dtype, M * N, alloc);
   if (wasmGemm(Y, path)) {
     // Transposed operands are read through strides while packing.
     gemmStrided(M, N, K, A, 0, ta ? 1 : K, ta ? M : 1, B, 0, tb ? 1 : N, tb ? K : 1, Y, 0, N);

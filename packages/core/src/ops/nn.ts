@@ -1,6 +1,6 @@
 import type { DType } from '../dtype.js';
 import type { Dim, Node, ValueType } from '../graph.js';
-import type { CostRule, InferContext, OpSchema } from '../registry.js';
+import type { CostRule, FloatAlloc, InferContext, OpSchema } from '../registry.js';
 import { sizeOf, stridesOf, Tensor } from '../tensor.js';
 import { gemmABt, gemmStrided, transpose2d, wasmGemm, type FloatArray, type GemmPath } from './gemm.js';
 import { packA, sgemmGather, sgemmReserve, sgemmRun } from './wasm/sgemm.js';
@@ -239,7 +239,7 @@ function conv2dWasm(
   }
 }
 
-export function conv2d(x: Tensor, w: Tensor, b: Tensor | undefined, node: Node, path: GemmPath = 'auto'): Tensor {
+export function conv2d(x: Tensor, w: Tensor, b: Tensor | undefined, node: Node, path: GemmPath = 'auto', alloc?: FloatAlloc): Tensor {
   if (x.rank < 3) throw new Error(`input X [${x.shape.join(', ')}] must have rank >= 3`);
   if (w.rank !== x.rank) throw new Error(`W [${w.shape.join(', ')}] and X [${x.shape.join(', ')}] differ in rank`);
   const group = node.int('group', 1);
@@ -262,7 +262,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | undefined, node: Node, 
   const CK = Cg * sizeOf(k3);
   const Pn = sizeOf(out3);
   const inSize = sizeOf(in3);
-  const Y = workArray(x.dtype, N * OC * Pn);
+  const Y = workArray(x.dtype, N * OC * Pn, alloc);
   if (wasmGemm(Y, path)) {
     conv2dWasm(X as Float32Array, Wt as Float32Array, b ? nums(b) : undefined, N, C, OC, group, in3, k3, g3, out3, Y as Float32Array);
     return fromWork(x.dtype, [N, OC, ...outS], Y);
@@ -311,7 +311,7 @@ const convOp: OpSchema = {
   outputs: [{ name: 'Y' }],
   attrs: convAttrs,
   infer: convInfer,
-  kernel: ({ node, inputs }) => [conv2d(inputs[0]!, inputs[1]!, inputs[2], node)],
+  kernel: ({ node, inputs, alloc }) => [conv2d(inputs[0]!, inputs[1]!, inputs[2], node, 'auto', alloc)],
   variants: { js: ({ node, inputs }) => [conv2d(inputs[0]!, inputs[1]!, inputs[2], node, 'js')] },
   cost: convCost,
 };
@@ -516,7 +516,7 @@ function maxPool2dKeys(
   return true;
 }
 
-function pool(x: Tensor, node: Node, kind: PoolKind, withIndices: boolean): Tensor[] {
+function pool(x: Tensor, node: Node, kind: PoolKind, withIndices: boolean, alloc?: FloatAlloc): Tensor[] {
   const k = node.ints('kernel_shape');
   if (k.length !== x.rank - 2) throw new Error(`kernel_shape [${k}] does not match input [${x.shape.join(', ')}]`);
   const geo = windowGeometry(node, x.shape.slice(2), k, node.int('ceil_mode', 0) !== 0);
@@ -532,7 +532,7 @@ function pool(x: Tensor, node: Node, kind: PoolKind, withIndices: boolean): Tens
   const X = nums(x);
   const inSize = D * H * W;
   const outSize = oD * oH * oW;
-  const Y = x.dtype === 'float32' ? new Float32Array(NC * outSize) : new Float64Array(NC * outSize);
+  const Y = x.dtype === 'float32' ? (alloc ? alloc('float32', NC * outSize) : new Float32Array(NC * outSize)) : new Float64Array(NC * outSize);
   const I = withIndices ? new BigInt64Array(NC * outSize) : undefined;
   const includePad = node.int('count_include_pad', 0) !== 0;
   const p = kind === 'lp' ? node.int('p', 2) : 0;
@@ -641,7 +641,7 @@ const maxPool: OpSchema = {
   outputs: [{ name: 'Y' }, { name: 'Indices', optional: true }],
   attrs: { ...poolAttrs, storage_order: { type: 'int', default: 0 } },
   infer: poolInfer,
-  kernel: ({ node, inputs }) => pool(inputs[0]!, node, 'max', node.outputs.length > 1 && node.outputs[1]!.name !== ''),
+  kernel: ({ node, inputs, alloc }) => pool(inputs[0]!, node, 'max', node.outputs.length > 1 && node.outputs[1]!.name !== '', alloc),
   cost: poolCost,
 };
 
@@ -1022,9 +1022,9 @@ function expNonPosF32(x: number): number {
   return p * POW2_NEG[-n]!;
 }
 
-export function softmaxKernel(x: Tensor, outer: number, dim: number, inner: number, kind: SoftKind): Tensor {
+export function softmaxKernel(x: Tensor, outer: number, dim: number, inner: number, kind: SoftKind, alloc?: FloatAlloc): Tensor {
   const X = nums(x);
-  const Y = x.dtype === 'float32' ? new Float32Array(x.size) : new Float64Array(x.size);
+  const Y = x.dtype === 'float32' ? (alloc ? alloc('float32', x.size) : new Float32Array(x.size)) : new Float64Array(x.size);
   for (let o = 0; o < outer; o++) for (let q = 0; q < inner; q++) {
     const base = o * dim * inner + q;
     let mx = -Infinity;
@@ -1064,10 +1064,10 @@ function softmaxOp(op: string, kind: SoftKind): OpSchema {
       if (x?.shape) normAxis(ctx.node.int('axis', -1), x.shape.length);
       return [x];
     },
-    kernel: ({ node, inputs }) => {
+    kernel: ({ node, inputs, alloc }) => {
       const x = inputs[0]!;
       const [o, d, i] = softmaxLayout(node, x.shape);
-      return [softmaxKernel(x, o, d, i, kind)];
+      return [softmaxKernel(x, o, d, i, kind, alloc)];
     },
     cost: elementwiseCost(kind === 'hard' ? 1 : 4),
   };
