@@ -146,8 +146,37 @@ export function copyBRows(call: SgemmCall, src: Float32Array, off: number, rs: n
  * A[p·MR + r, k] at dst + p·MR·K + k·MR + r. Rows past M are zero.
  */
 export function packA(view: Float32Array, dst: number, M: number, K: number, src: ArrayLike<number>, off: number, rs: number, cs: number): void {
+  const full = Math.floor(M / MR);
+  if (cs === 1 && MR === 4 && src instanceof Float32Array && full > 0) {
+    // Row-major float32 A, whole panels: four row streams in, one contiguous stream out.
+    packA4(view, dst, full, K, src, off, rs);
+    if (full * MR === M) return;
+    packARows(view, dst, full * MR, M, K, src, off, rs, cs);
+    return;
+  }
+  packARows(view, dst, 0, M, K, src, off, rs, cs);
+}
+
+function packA4(view: Float32Array, dst: number, panels: number, K: number, src: Float32Array, off: number, rs: number): void {
+  let d = dst;
+  for (let p = 0; p < panels; p++) {
+    const s0 = off + p * 4 * rs;
+    const s1 = s0 + rs;
+    const s2 = s1 + rs;
+    const s3 = s2 + rs;
+    for (let k = 0; k < K; k++, d += 4) {
+      view[d] = src[s0 + k]!;
+      view[d + 1] = src[s1 + k]!;
+      view[d + 2] = src[s2 + k]!;
+      view[d + 3] = src[s3 + k]!;
+    }
+  }
+}
+
+/** Rows from..M of the panel layout (zero rows past M up to the panel boundary), any strides. */
+function packARows(view: Float32Array, dst: number, from: number, M: number, K: number, src: ArrayLike<number>, off: number, rs: number, cs: number): void {
   const mp = Math.ceil(M / MR);
-  for (let i = 0; i < mp * MR; i++) {
+  for (let i = from; i < mp * MR; i++) {
     const d = dst + Math.floor(i / MR) * MR * K + (i % MR);
     if (i >= M) {
       for (let k = 0; k < K; k++) view[d + k * MR] = 0;
