@@ -17,6 +17,8 @@ export const ELEMENTWISE_OPS: ReadonlySet<string> = new Set([
   'GlobalMaxPool', 'BatchNormalization', 'Sigmoid', 'Tanh', 'Softmax', 'Exp', 'Sqrt', 'Neg', 'Abs', 'ReduceMean',
   'ReduceSum', 'ReduceMax', 'Erf', 'Gelu', 'LayerNormalization', 'QuantizeLinear', 'DequantizeLinear', 'Round',
   'Sign', 'Floor', 'Pow',
+  // Upsampling in segmentation decoders: priced per output element like other elementwise work.
+  'Resize',
 ]);
 
 /** The default op set of the analytic targets: MAC layers, elementwise/pooling ops, data movement. */

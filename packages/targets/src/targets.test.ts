@@ -104,6 +104,16 @@ describe('gap8Like', () => {
     expect(r.total.latency).toBeCloseTo(gap8Like({ registry }).cost(tiny({ id: 'int<8,sym>', bits: 8 })).total.latency!, 9);
     expect(r.assumptions.at(-1)).toContain('assumeInt8ForFloat');
   });
+
+  it('accepts and prices the Resize upsampling of segmentation decoders', () => {
+    const b = new GraphBuilder(new Graph('up'));
+    const x = b.input('x', 'float32', [1, 4, 8, 8]);
+    const scales = b.constant(Tensor.from([1, 1, 2, 2], [4], 'float32'), 'float32', 'scales');
+    b.output(b.op('Resize', [x, null, scales], { mode: 'nearest' }, { name: 'up' }), 'y');
+    const target = gap8Like({ registry, assumeInt8ForFloat: true });
+    expect(target.check(b.graph).filter((d) => d.severity === 'error')).toEqual([]);
+    expect(byNode(target.cost(b.graph), 'latency').up).toBeGreaterThan(20);
+  });
 });
 
 describe('fpgaResources', () => {

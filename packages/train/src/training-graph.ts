@@ -232,12 +232,13 @@ export function buildTrainingGraph(spec: TrainingGraphSpec): TrainingGraph {
   if (spec.loss === 'cross-entropy') {
     const logits = outs[0]!;
     const ls = logits.shape as number[];
-    const labels = g.addInput('labels', { dtype: 'int64', shape: [ls[0]!, ...ls.slice(2, ls.length - (ls.length > 2 ? 1 : 0))] });
+    // Labels: [N] for [N, C] logits, [N, T] for [N, T, V] sequences, [N, d1, ...] for [N, C, d1, ...] dense maps.
+    const labelShape = ls.length === 3 ? [ls[0]!, ls[1]!] : [ls[0]!, ...ls.slice(2)];
+    const labels = g.addInput('labels', { dtype: 'int64', shape: labelShape });
     let scores = logits;
     if (ls.length === 3) {
       // [N, T, V] next-token logits -> [N, V, T] as SoftmaxCrossEntropyLoss expects.
       scores = b.op('Transpose', [logits], { perm: [0, 2, 1] });
-      labels.type = { dtype: 'int64', shape: [ls[0]!, ls[1]!] };
     }
     lossV = b.op('SoftmaxCrossEntropyLoss', [scores, labels], { reduction: 'mean' }, { name: 'loss' });
     dataInputs.push('labels');
