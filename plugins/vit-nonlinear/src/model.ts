@@ -55,7 +55,7 @@ export async function ablate(graph: Graph, test: Dataset, variants: { name: stri
   return { exact: ref.accuracy, rows };
 }
 
-/** The spec's defaults and ablations, coarser and coarser per block (each block alone, others exact-default). */
+/** The spec's defaults and ablations: all three approximations on, one block made coarser and coarser (the other two at their defaults). */
 export const ABLATIONS: { name: string; options: PeanoOptionsInput }[] = [
   { name: 'defaults (t=4, t=6, S=8)', options: {} },
   { name: 'GELU S=16', options: { gelu: { segments: 16 } } },
