@@ -34,13 +34,27 @@ export interface StepResult {
   step: number;
   loss: number;
   ms: number;
+  /** The values named in `TrainerOptions.fetch`, by name, from this step's run (present when `fetch` is set). */
+  fetched?: Record<string, Tensor>;
+}
+
+/** What `afterForward` receives each step (values before the update; with SAM, from the run at p + ε). */
+export interface ForwardOutputs {
+  /** The first forward output (what the built-in loss and metrics use). */
+  logits: Tensor;
+  /** Every forward output by name (`trainingGraph.forwardOutputs`), the first included. */
+  outputs: Record<string, Tensor>;
+  /** The values named in `TrainerOptions.fetch`, by name (empty without it). */
+  fetched: Record<string, Tensor>;
+  exampleIds: Int32Array;
+  loss: number;
 }
 
 export interface TrainHooks {
   /** Before a step's graph runs (e.g. apply a freeze schedule with trainer.setFreeze). */
   beforeStep?(ctx: StepContext): void | Promise<void>;
-  /** The training forward's logits with the example ids of the batch (per-example statistics). */
-  afterForward?(ctx: StepContext, out: { logits: Tensor; exampleIds: Int32Array; loss: number }): void;
+  /** The training forward's outputs (all of them, by name) and fetched values, with the example ids of the batch. */
+  afterForward?(ctx: StepContext, out: ForwardOutputs): void;
   afterStep?(ctx: StepContext, result: StepResult): void | Promise<void>;
 }
 
@@ -62,6 +76,12 @@ export interface TrainerOptions {
   threads?: number;
   registry?: OpRegistry;
   hooks?: TrainHooks;
+  /**
+   * Further values of the training graph (forward intermediates, the loss, gradients `<slot>__grad`
+   * under SAM...) fetched every step by name: they become outputs of the training graph, are returned
+   * in `StepResult.fetched` and passed to `afterForward`.
+   */
+  fetch?: readonly string[];
   /** Sharpness-aware minimisation: two gradient evaluations per step (perturb by rho·g/‖g‖, re-grad, update). */
   sam?: { rho: number };
   /** Running-statistics momentum of batch-statistics BatchNorm layers (PyTorch's convention, default 0.1). */
@@ -187,6 +207,13 @@ export class Trainer {
     };
     const train = buildTrainingGraph({ ...base, loss: this.opts.loss ?? 'cross-entropy', perturbInputs: !!this.opts.sam });
     const evalGraph = buildTrainingGraph({ ...base, loss: 'cross-entropy', forwardOnly: true });
+    for (const name of this.opts.fetch ?? []) {
+      const v = train.graph.hasValue(name) ? train.graph.value(name) : undefined;
+      if (!v || v.isInitializer) {
+        throw new Error(`trainer: option 'fetch' names '${name}', which is not a computed or fed value of training graph "${train.graph.name}" (forward outputs: ${train.forwardOutputs.join(', ')})`);
+      }
+      if (!v.isGraphInput && !train.graph.outputs.includes(v)) train.graph.addOutput(v);
+    }
     const session = await this.executor.session(train.graph);
     const old = this.compiled?.train.slots ?? [];
     const oldStates = this.slotStates;
@@ -262,21 +289,28 @@ export class Trainer {
         feeds[s.eps!] = new Tensor('float32', s.shape, e);
       }
     }
-    const res = await session.run(feeds, [
-      train.lossOutput, train.forwardOutputs[0]!, ...train.slots.flatMap((s) => [s.next, ...s.stateNext]),
-      ...train.batchNormStats.flatMap((s) => [s.mean, s.variance]),
-    ]);
+    const afterForward = this.opts.hooks?.afterForward;
+    const fetchNames = (this.opts.fetch ?? []).filter((n) => !(n in feeds));
+    const res = await session.run(feeds, [...new Set([
+      train.lossOutput, ...(afterForward ? train.forwardOutputs : []), ...train.slots.flatMap((s) => [s.next, ...s.stateNext]),
+      ...train.batchNormStats.flatMap((s) => [s.mean, s.variance]), ...fetchNames,
+    ])]);
     this.updateRunningStats(res);
     for (const s of train.slots) {
       this.slotValues.set(s.input, res[s.next]!);
       this.slotStates.set(s.input, s.stateNext.map((n) => res[n]!));
     }
     const loss = res[train.lossOutput]!.getFlat(0);
-    this.opts.hooks?.afterForward?.(ctx, { logits: res[train.forwardOutputs[0]!]!, exampleIds: batch.ids, loss });
+    const fetched: Record<string, Tensor> = {};
+    for (const n of this.opts.fetch ?? []) fetched[n] = res[n] ?? feeds[n]!;
+    if (afterForward) {
+      const outputs = Object.fromEntries(train.forwardOutputs.map((n) => [n, res[n]!]));
+      afterForward(ctx, { logits: outputs[train.forwardOutputs[0]!]!, outputs, fetched, exampleIds: batch.ids, loss });
+    }
     this.stepCount++;
     const ms = performance.now() - t0;
     this.msPerStep.push(ms);
-    const result = { step: this.stepCount, loss, ms };
+    const result: StepResult = this.opts.fetch ? { step: this.stepCount, loss, ms, fetched } : { step: this.stepCount, loss, ms };
     await this.opts.hooks?.afterStep?.(ctx, result);
     return result;
   }
@@ -356,7 +390,10 @@ export class Trainer {
     let off = 0;
     for (const ch of chunks) { all.set(ch.data as Float32Array, off); off += ch.size; }
     const logits = new Tensor('float32', [n, ...chunks[0]!.shape.slice(1)], all);
-    const flat = logits.rank === 2 ? logits : new Tensor('float32', [logits.size / logits.shape[logits.rank - 1]!, logits.shape[logits.rank - 1]!], all);
+    // Same layouts as the built-in loss: [N, C], [N, T, V] (classes last), [N, C, d1, ...] (classes on axis 1).
+    const flat = logits.rank === 2 ? logits : logits.rank === 3
+      ? new Tensor('float32', [logits.size / logits.shape[2]!, logits.shape[2]!], all)
+      : classesLast(logits);
     const labels = flat === logits ? data.y : new Tensor('int64', [flat.shape[0]!], data.y.data);
     return { accuracy: accuracy(flat, labels), nll: nll(flat, labels), ece: ece(flat, labels), logits };
   }
@@ -462,6 +499,16 @@ export class Trainer {
     this.msPerStep.length = 0;
     this.msPerStep.push(...h.msPerStep);
   }
+}
+
+/** [N, C, d1, ...] -> [N·d1·..., C]: one row of class scores per position (dense maps). */
+function classesLast(logits: Tensor): Tensor {
+  const [n, c] = logits.shape as [number, number];
+  const inner = logits.size / (n * c);
+  const src = logits.data as Float32Array;
+  const out = new Float32Array(logits.size);
+  for (let i = 0; i < n; i++) for (let k = 0; k < c; k++) for (let j = 0; j < inner; j++) out[(i * inner + j) * c + k] = src[(i * c + k) * inner + j]!;
+  return new Tensor('float32', [n * inner, c], out);
 }
 
 /** The keep-mask of one dropout layer at one step: a function of (seed, step, layer) only. */

@@ -1,0 +1,79 @@
+import { Graph, GraphBuilder, Rng, Tensor, interpret } from '@tessera/core';
+import { describe, expect, it } from 'vitest';
+import { sgd } from './optimizers.js';
+import { Trainer } from './trainer.js';
+
+// Small seeded problems for the per-step API: 4 classes of Gaussian blobs in 12 dimensions.
+
+const D = 12;
+const C = 4;
+const B = 16;
+
+function blobs(n: number, seed: number): { x: Tensor; y: Tensor } {
+  const rng = new Rng(seed);
+  const x = new Float32Array(n * D);
+  const y = new BigInt64Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = i % C;
+    y[i] = BigInt(c);
+    for (let j = 0; j < D; j++) x[i * D + j] = rng.normal() * 0.5 + (j % C === c ? 1.5 : 0);
+  }
+  return { x: new Tensor('float32', [n, D], x), y: new Tensor('int64', [n], y) };
+}
+
+function param(rng: Rng, name: string, shape: number[], b: GraphBuilder) {
+  const n = shape.reduce((a, c) => a * c, 1);
+  return b.param(name, Tensor.from(Array.from({ length: n }, () => rng.normal() * 0.3), shape));
+}
+
+/**
+ * Two heads on one hidden layer: 'logits' (first output, trained by the built-in loss) and 'aux'
+ * (a second classifier head, not in the loss). 'hidden' is an intermediate value.
+ */
+function twoHeads(): Graph {
+  const rng = new Rng(5);
+  const b = new GraphBuilder(new Graph('two-heads'));
+  const x = b.input('x', 'float32', ['N', D]);
+  const h = b.op('Relu', [b.op('Add', [b.op('MatMul', [x, param(rng, 'fc1.weight', [D, 8], b)]), param(rng, 'fc1.bias', [8], b)])]);
+  b.graph.renameValue(h, 'hidden');
+  b.output(b.op('MatMul', [h, param(rng, 'head.weight', [8, C], b)]), 'logits');
+  b.output(b.op('MatMul', [h, param(rng, 'aux.weight', [8, C], b)]), 'aux');
+  return b.graph;
+}
+
+describe('per-step outputs: afterForward gets every forward output; `fetch` adds named values', () => {
+  it('passes both heads by name and the fetched hidden activations, equal to the forward at the pre-step weights', async () => {
+    const data = blobs(64, 1);
+    const seen: { outputs: Record<string, Tensor>; fetched: Record<string, Tensor> }[] = [];
+    const t = await Trainer.create({
+      forward: twoHeads(), batchSize: B, optimizer: sgd({ lr: 0.1 }), seed: 2, fetch: ['hidden'],
+      hooks: { afterForward: (_c, out) => { expect(out.logits).toBe(out.outputs.logits); seen.push(out); } },
+    });
+    const batch = [...t.batches(data, 0)][0]!;
+    const before = t.currentGraph();
+    const r = await t.step(batch);
+    expect(Object.keys(seen[0]!.outputs)).toEqual(['logits', 'aux']);
+    expect(Object.keys(r.fetched!)).toEqual(['hidden']);
+    expect(r.fetched!.hidden).toBe(seen[0]!.fetched.hidden);
+    expect(r.fetched!.hidden!.shape).toEqual([B, 8]);
+    // The same values as the forward graph at the weights before the update.
+    before.addOutput(before.value('hidden')!);
+    const ref = interpret(before, { x: batch.x });
+    for (const name of ['logits', 'aux', 'hidden']) {
+      const got = name === 'hidden' ? r.fetched!.hidden! : seen[0]!.outputs[name]!;
+      let worst = 0;
+      for (let i = 0; i < got.size; i++) worst = Math.max(worst, Math.abs(got.getFlat(i) - ref[name]!.getFlat(i)));
+      expect(worst, name).toBeLessThan(1e-5);
+    }
+    await t.executor.dispose();
+  });
+
+  it('steps without `fetch` return no fetched values; an unknown name is one line naming it', async () => {
+    const data = blobs(32, 1);
+    const t = await Trainer.create({ forward: twoHeads(), batchSize: B, optimizer: sgd({ lr: 0.1 }) });
+    expect((await t.step([...t.batches(data, 0)][0]!)).fetched).toBeUndefined();
+    await expect(Trainer.create({ forward: twoHeads(), batchSize: B, optimizer: sgd({ lr: 0.1 }), fetch: ['nope'] }))
+      .rejects.toThrow(/^trainer: option 'fetch' names 'nope', which is not a computed or fed value of training graph "two-heads" \(forward outputs: logits, aux\)$/);
+    await t.executor.dispose();
+  });
+});
