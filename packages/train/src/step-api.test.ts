@@ -1,5 +1,6 @@
-import { Graph, GraphBuilder, Rng, Tensor, interpret } from '@tessera/core';
+import { Graph, GraphBuilder, Rng, Tensor, interpret, type Value } from '@tessera/core';
 import { describe, expect, it } from 'vitest';
+import { accuracy, nll } from './metrics.js';
 import { sgd } from './optimizers.js';
 import { Trainer } from './trainer.js';
 
@@ -74,6 +75,38 @@ describe('per-step outputs: afterForward gets every forward output; `fetch` adds
     expect((await t.step([...t.batches(data, 0)][0]!)).fetched).toBeUndefined();
     await expect(Trainer.create({ forward: twoHeads(), batchSize: B, optimizer: sgd({ lr: 0.1 }), fetch: ['nope'] }))
       .rejects.toThrow(/^trainer: option 'fetch' names 'nope', which is not a computed or fed value of training graph "two-heads" \(forward outputs: logits, aux\)$/);
+    await t.executor.dispose();
+  });
+});
+
+describe('evaluate({ output }) scores a named forward output', () => {
+  it("scores the 'aux' head: its scores and metrics match the forward graph's 'aux' at the current weights", async () => {
+    const data = blobs(128, 1);
+    const test = blobs(40, 9); // not a multiple of the batch: the last batch is padded
+    // Train both heads: the loss is the sum of the two cross-entropies.
+    const t = await Trainer.create({
+      forward: twoHeads(), batchSize: B, optimizer: sgd({ lr: 0.2 }), seed: 2,
+      loss: (b, [logits, aux]) => {
+        const labels = b.input('labels', 'int64', [B]);
+        const ce = (z: Value) => b.op('SoftmaxCrossEntropyLoss', [z, labels], { reduction: 'mean' });
+        return { loss: b.op('Add', [ce(logits!), ce(aux!)]), inputs: [labels] };
+      },
+    });
+    await t.fit(data, { epochs: 3, progress: false });
+    const main = await t.evaluate(test);
+    const aux = await t.evaluate(test, { output: 'aux' });
+    const ref = interpret(t.currentGraph(), { x: test.x });
+    expect(aux.logits.shape).toEqual([40, C]);
+    let worst = 0;
+    for (let i = 0; i < aux.logits.size; i++) worst = Math.max(worst, Math.abs(aux.logits.getFlat(i) - ref.aux!.getFlat(i)));
+    expect(worst).toBeLessThan(1e-5);
+    expect(aux.accuracy).toBe(accuracy(ref.aux!, test.y));
+    expect(aux.nll).toBeCloseTo(nll(ref.aux!, test.y), 5);
+    expect(main.accuracy).toBe(accuracy(ref.logits!, test.y));
+    expect(aux.logits.getFlat(0)).not.toBe(main.logits.getFlat(0));
+    expect(aux.accuracy).toBeGreaterThan(0.8); // the head was trained
+    await expect(t.evaluate(test, { output: 'hidden' }))
+      .rejects.toThrow(/^evaluate: option 'output' is 'hidden', not a forward output of graph "two-heads" \(outputs: logits, aux\)$/);
     await t.executor.dispose();
   });
 });

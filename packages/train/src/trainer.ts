@@ -371,9 +371,15 @@ export class Trainer {
     return results;
   }
 
-  /** Forward-only evaluation (its own cached session): accuracy, NLL and ECE over all examples, and the logits. */
-  async evaluate(data: Examples): Promise<{ accuracy: number; nll: number; ece: number; logits: Tensor }> {
+  /**
+   * Forward-only evaluation (its own cached session): accuracy, NLL and ECE over all examples, and
+   * the scores. `output` names the forward output to score against `data.y` (default: the first).
+   */
+  async evaluate(data: Examples, opts: { output?: string } = {}): Promise<{ accuracy: number; nll: number; ece: number; logits: Tensor }> {
     const c = this.compiled;
+    const outputs = c.evalGraph.forwardOutputs;
+    const output = opts.output ?? outputs[0]!;
+    if (!outputs.includes(output)) throw new Error(`evaluate: option 'output' is '${output}', not a forward output of graph "${c.evalGraph.graph.name}" (outputs: ${outputs.join(', ')})`);
     c.evalSession ??= await this.executor.session(c.evalGraph.graph);
     const n = data.x.shape[0]!;
     const chunks: Tensor[] = [];
@@ -381,8 +387,8 @@ export class Trainer {
       const ids = Array.from({ length: this.batchSize }, (_, i) => Math.min(start + i, n - 1)); // pad the last batch
       const feeds: Feeds = { [c.evalGraph.dataInputs[0]!]: takeAlong(data.x, ids, 0) };
       for (const s of c.evalGraph.slots) feeds[s.input] = this.slotValues.get(s.input)!;
-      const out = (await c.evalSession.run(feeds, [c.evalGraph.forwardOutputs[0]!]))[c.evalGraph.forwardOutputs[0]!]!;
-      const keep = Math.min(this.batchSize, n - start);
+      const out = (await c.evalSession.run(feeds, [output]))[output]!;
+    const keep = Math.min(this.batchSize, n - start);
       chunks.push(keep === this.batchSize ? out : takeAlong(out, Array.from({ length: keep }, (_, i) => i), 0));
     }
     const row = chunks[0]!.size / chunks[0]!.shape[0]!;
