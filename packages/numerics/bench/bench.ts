@@ -108,6 +108,17 @@ for (const key of ['posit8', 'posit16'] as const) {
 }
 console.log(`quantize 1M f32: ${Object.entries(results.quantize1M).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
 console.log(`peer: ${JSON.stringify(results.peer.softposit)}`);
+const sp = results.peer.softposit as Record<string, unknown>;
+if (sp.available) {
+  for (const key of ['posit8', 'posit16'] as const) {
+    const theirs = sp[key] as Record<string, number> | undefined;
+    if (!theirs) continue;
+    const ratios = Object.entries(results[key])
+      .filter(([k]) => typeof theirs[k] === 'number' && theirs[k]! > 0)
+      .map(([k, v]) => `${k} ${fmt(theirs[k]!)} (ours ${(v / theirs[k]!).toFixed(2)}x)`);
+    console.log(`softposit ${key}: ${ratios.join(', ')}`);
+  }
+}
 const out = join(here, '..', 'results', 'bench.json');
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
