@@ -110,3 +110,18 @@ describe('evaluate({ output }) scores a named forward output', () => {
     await t.executor.dispose();
   });
 });
+
+describe('parameters outside the loss', () => {
+  it("the unused 'aux' head goes back to a constant: SAM steps and evaluate({ output: 'aux' }) run and it stays bit-identical", async () => {
+    const data = blobs(64, 1);
+    const t = await Trainer.create({ forward: twoHeads(), batchSize: B, optimizer: sgd({ lr: 0.1 }), seed: 2, sam: { rho: 0.05 } });
+    expect(t.trainingGraph.frozen).toEqual(['aux.weight']);
+    expect(t.trainingGraph.graph.inputs.map((v) => v.name)).not.toContain('aux.weight__eps');
+    const before = t.parameters().get('aux.weight')!;
+    await t.fit(data, { epochs: 1, maxSteps: 2, progress: false });
+    expect(Array.from(t.parameters().get('aux.weight')!.data as Float32Array)).toEqual(Array.from(before.data as Float32Array));
+    const ev = await t.evaluate(data, { output: 'aux' });
+    expect(accuracy(interpret(t.currentGraph(), { x: data.x }).aux!, data.y)).toBe(ev.accuracy);
+    await t.executor.dispose();
+  });
+});

@@ -386,7 +386,8 @@ export class Trainer {
     for (let start = 0; start < n; start += this.batchSize) {
       const ids = Array.from({ length: this.batchSize }, (_, i) => Math.min(start + i, n - 1)); // pad the last batch
       const feeds: Feeds = { [c.evalGraph.dataInputs[0]!]: takeAlong(data.x, ids, 0) };
-      for (const s of c.evalGraph.slots) feeds[s.input] = this.slotValues.get(s.input)!;
+      // Candidates the loss does not depend on are constants of the training graph: fed their value.
+      for (const s of c.evalGraph.slots) feeds[s.input] = this.slotValues.get(s.input) ?? this.params.get(s.param)!;
       const out = (await c.evalSession.run(feeds, [output]))[output]!;
     const keep = Math.min(this.batchSize, n - start);
       chunks.push(keep === this.batchSize ? out : takeAlong(out, Array.from({ length: keep }, (_, i) => i), 0));

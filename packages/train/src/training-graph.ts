@@ -275,6 +275,14 @@ export function buildTrainingGraph(spec: TrainingGraphSpec): TrainingGraph {
     if (!init) throw new Error(`parameter '${s.param}': the loss does not depend on its trainable part; freeze it whole`);
     const c = g.addInitializer(g.uniqueName(`${s.param}__const`), init);
     c.meta.set('frozen', true);
+    if (s.eps) {
+      // SAM: drop the perturbation too (p + eps becomes the constant).
+      const pe = wrt[i]!;
+      pe.replaceAllUsesWith(c);
+      g.removeNode(pe.producer!);
+      const eps = g.value(s.eps)!;
+      g.inputs.splice(g.inputs.indexOf(eps), 1);
+    }
     v.replaceAllUsesWith(c);
     g.inputs.splice(g.inputs.indexOf(v), 1);
     frozen.push(s.param);
