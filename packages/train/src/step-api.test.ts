@@ -125,3 +125,22 @@ describe('parameters outside the loss', () => {
     await t.executor.dispose();
   });
 });
+
+describe('trainer.gradientEvaluations', () => {
+  it('counts one forward+backward run per step, two per SAM step, one per gradientAt; evaluation adds none', async () => {
+    const data = blobs(64, 1);
+    const plain = await Trainer.create({ forward: twoHeads(), batchSize: B, optimizer: sgd({ lr: 0.1 }), seed: 2 });
+    const sam = await Trainer.create({ forward: twoHeads(), batchSize: B, optimizer: sgd({ lr: 0.1 }), seed: 2, sam: { rho: 0.05 } });
+    expect([plain.gradientEvaluations, sam.gradientEvaluations]).toEqual([0, 0]);
+    await plain.fit(data, { epochs: 1, maxSteps: 3, progress: false });
+    await sam.fit(data, { epochs: 1, maxSteps: 3, progress: false });
+    expect(plain.gradientEvaluations).toBe(3);
+    expect(sam.gradientEvaluations).toBe(2 * plain.gradientEvaluations);
+    await plain.evaluate(data);
+    expect(plain.gradientEvaluations).toBe(3);
+    await plain.gradientAt([...plain.batches(data, 0)][0]!);
+    expect(plain.gradientEvaluations).toBe(4);
+    await plain.executor.dispose();
+    await sam.executor.dispose();
+  });
+});

@@ -116,6 +116,11 @@ export class Trainer {
   readonly seed: number;
   /** Steps taken so far. */
   stepCount = 0;
+  /**
+   * Forward + backward runs this trainer has made: one per step, two per SAM step, one per
+   * `gradientAt` (Hessian tools included). Evaluation runs are not counted; checkpoints do not carry it.
+   */
+  gradientEvaluations = 0;
   private forward: Graph;
   private readonly opts: TrainerOptions;
   private freezeSpec: readonly FreezeSpec[];
@@ -279,6 +284,7 @@ export class Trainer {
       // First gradient at p (eps = 0), then the update with the gradient at p + rho·g/‖g‖.
       for (const s of train.slots) feeds[s.eps!] = Tensor.zeros('float32', s.shape);
       const first = await session.run(feeds, train.slots.map((s) => s.grad!));
+      this.gradientEvaluations++;
       let sq = 0;
       for (const s of train.slots) for (const x of first[s.grad!]!.data as Float32Array) sq += x * x;
       const k = this.opts.sam.rho / (Math.sqrt(sq) + 1e-12);
@@ -295,6 +301,7 @@ export class Trainer {
       train.lossOutput, ...(afterForward ? train.forwardOutputs : []), ...train.slots.flatMap((s) => [s.next, ...s.stateNext]),
       ...train.batchNormStats.flatMap((s) => [s.mean, s.variance]), ...fetchNames,
     ])]);
+    this.gradientEvaluations++;
     this.updateRunningStats(res);
     for (const s of train.slots) {
       this.slotValues.set(s.input, res[s.next]!);
@@ -425,6 +432,7 @@ export class Trainer {
       off += cur.size;
     }
     const res = await session.run(feeds, tg.slots.map((s) => s.grad!));
+    this.gradientEvaluations++;
     const out = new Float64Array(off);
     off = 0;
     for (const s of tg.slots) { const d = res[s.grad!]!.data as Float32Array; out.set(d, off); off += d.length; }
