@@ -2,7 +2,6 @@ import { countParameters, standardOps, type Graph, type OpRegistry } from '@tess
 import type { Dataset } from '@tessera/data';
 import { createExecutor, type Executor } from '@tessera/runtime';
 import { adam, Trainer } from '@tessera/train';
-import { GradientCountingExecutor } from './gradient-count.js';
 import { parseOptions, TrainRecipeSchema, type TrainRecipe, type TrainRecipeInput } from './options.js';
 import { sntExpand, sntMerge } from './transform.js';
 
@@ -34,7 +33,7 @@ export interface TrainRunResult {
 export async function trainArm(graph: Graph, train: Dataset, recipe: TrainRecipeInput, env: { executor?: Executor; registry?: OpRegistry; threads?: number } = {}): Promise<TrainRunResult> {
   const r = parseOptions(TrainRecipeSchema, recipe, 'snt-train');
   const registry = env.registry ?? standardOps();
-  const executor = new GradientCountingExecutor(env.executor ?? createExecutor('ort-node', { registry, threads: env.threads }));
+  const executor = env.executor ?? createExecutor('ort-node', { registry, threads: env.threads });
   const forward = r.method === 'snt' ? sntExpand(graph, { expansion: r.expansion, layers: r.layers, seed: r.seed }, registry).graph : graph;
   const trainer = await Trainer.create({
     forward, optimizer: adam({ lr: r.lr }), batchSize: r.batchSize, seed: r.seed, executor, registry,
@@ -48,7 +47,7 @@ export async function trainArm(graph: Graph, train: Dataset, recipe: TrainRecipe
   const losses = steps.map((s) => s.loss);
   const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 10)));
   return {
-    graph: out, recipe: r, steps: steps.length, gradientEvaluations: executor.gradientEvaluations,
+    graph: out, recipe: r, steps: steps.length, gradientEvaluations: trainer.gradientEvaluations,
     trainingParameters: trainer.accounting.trainableScalars, parameters: countParameters(out).total,
     finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length, wallMs, msPerStep: wallMs / Math.max(1, steps.length), losses,
   };
