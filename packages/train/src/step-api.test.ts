@@ -2,6 +2,7 @@ import { Graph, GraphBuilder, Rng, Tensor, interpret, type Value } from '@tesser
 import { describe, expect, it } from 'vitest';
 import { accuracy, nll } from './metrics.js';
 import { sgd } from './optimizers.js';
+import { takeAlong } from './tensor-util.js';
 import { Trainer } from './trainer.js';
 
 // Small seeded problems for the per-step API: 4 classes of Gaussian blobs in 12 dimensions.
@@ -142,5 +143,66 @@ describe('trainer.gradientEvaluations', () => {
     expect(plain.gradientEvaluations).toBe(4);
     await plain.executor.dispose();
     await sam.executor.dispose();
+  });
+});
+
+/** logits = ((x · w_ex) · W) · gate: 'w_ex' [N, 1] is a per-example input, 'gate' [1] a per-step one. */
+function gated(): Graph {
+  const rng = new Rng(7);
+  const b = new GraphBuilder(new Graph('gated'));
+  const x = b.input('x', 'float32', ['N', D]);
+  const wex = b.input('w_ex', 'float32', ['N', 1]);
+  const gate = b.input('gate', 'float32', [1]);
+  b.output(b.op('Mul', [b.op('MatMul', [b.op('Mul', [x, wex]), param(rng, 'fc.weight', [D, C], b)]), gate]), 'logits');
+  return b.graph;
+}
+
+describe('further graph inputs: per-example data.feeds and per-step opts.feeds in fit and evaluate', () => {
+  it('fit slices data.feeds with each batch and calls opts.feeds(step); the same steps by hand are bit-identical', async () => {
+    const data = blobs(64, 1);
+    const wex = Tensor.from(Array.from({ length: 64 }, (_, i) => 0.5 + (i % 7) / 7), [64, 1]);
+    const gateAt = (step: number) => ({ gate: Tensor.from([step === 1 ? 0 : 1], [1]) }); // step 1 learns nothing
+    const opts = { forward: gated(), batchSize: B, optimizer: sgd({ lr: 0.1 }), seed: 4 };
+    const a = await Trainer.create(opts);
+    const asked: number[] = [];
+    const snapshots: Float64Array[] = [a.flatTrainable()];
+    const steps = await a.fit({ ...data, feeds: { w_ex: wex } }, {
+      epochs: 1, maxSteps: 3, progress: false,
+      feeds: (step) => { asked.push(step); return gateAt(step); },
+    });
+    expect(steps).toHaveLength(3);
+    expect(asked).toEqual([0, 1, 2]);
+    // By hand: the same batches with their rows of w_ex and the step's gate.
+    const byHand = await Trainer.create(opts);
+    const batches = [...byHand.batches(data, 0)].slice(0, 3);
+    for (const [i, batch] of batches.entries()) {
+      await byHand.step({ ...batch, feeds: { w_ex: takeAlong(wex, Array.from(batch.ids), 0), ...gateAt(i) } });
+      snapshots.push(byHand.flatTrainable());
+    }
+    expect(Array.from(a.flatTrainable())).toEqual(Array.from(snapshots[3]!));
+    expect(Array.from(snapshots[2]!)).toEqual(Array.from(snapshots[1]!)); // gate 0: zero gradient at step 1
+    expect(Array.from(snapshots[1]!)).not.toEqual(Array.from(snapshots[0]!));
+    // data.feeds must be per example.
+    await expect(a.fit({ ...data, feeds: { w_ex: Tensor.from([1], [1, 1]) } }, { epochs: 2, progress: false, feeds: gateAt(0) }))
+      .rejects.toThrow(/^fit: data.feeds 'w_ex' has shape \[1, 1\], not one row per example \(64\); pass values that are the same for every example in opts.feeds$/);
+    await a.executor.dispose();
+    await byHand.executor.dispose();
+  });
+
+  it('evaluate feeds data.feeds per example (padded last batch) and opts.feeds to every batch; a missing input is one line', async () => {
+    const test = blobs(40, 9);
+    const wex = Tensor.from(Array.from({ length: 40 }, (_, i) => 1 + (i % 3)), [40, 1]);
+    const t = await Trainer.create({ forward: gated(), batchSize: B, optimizer: sgd({ lr: 0.1 }), seed: 4 });
+    const gate = Tensor.from([2], [1]);
+    const ev = await t.evaluate({ ...test, feeds: { w_ex: wex } }, { feeds: { gate } });
+    const ref = interpret(t.currentGraph(), { x: test.x, w_ex: wex, gate }).logits!;
+    expect(ev.logits.shape).toEqual([40, C]);
+    let worst = 0;
+    for (let i = 0; i < ref.size; i++) worst = Math.max(worst, Math.abs(ev.logits.getFlat(i) - ref.getFlat(i)));
+    expect(worst).toBeLessThan(1e-5);
+    expect(ev.accuracy).toBe(accuracy(ref, test.y));
+    await expect(t.evaluate({ ...test, feeds: { w_ex: wex } }))
+      .rejects.toThrow(/^evaluate: graph inputs 'gate' are not fed: pass them in data.feeds \(per example\) or opts.feeds \(per batch\)$/);
+    await t.executor.dispose();
   });
 });

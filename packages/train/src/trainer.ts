@@ -13,9 +13,16 @@ import { buildTrainingGraph, type FreezeSpec, type LossBuilder, type ParamGroup,
 export interface Examples {
   x: Tensor;
   y: Tensor;
-  /** Values of further graph inputs (beyond the first forward input and the labels), by name. */
+  /**
+   * Values of further graph inputs (beyond the first forward input and the labels), by name. In
+   * `fit`/`evaluate`/`batches` they are per-example (first dimension N, like x) and sliced with each
+   * batch; in a `Batch` given to `step` they are the batch's values as fed.
+   */
   feeds?: Record<string, Tensor>;
 }
+
+/** Feeds of further graph inputs per step: fixed values, or a function of the step about to run. */
+export type StepFeeds = Record<string, Tensor> | ((step: number) => Record<string, Tensor>);
 
 export interface Batch extends Examples {
   /** Indices of the batch's examples in their dataset. */
@@ -260,7 +267,7 @@ export class Trainer {
     if (rest.includes('labels')) feeds.labels = batch.y;
     else if (rest.length === 1) feeds[rest[0]!] = batch.y;
     const missing = tg.dataInputs.filter((n) => !(n in feeds));
-    if (missing.length) throw new Error(`trainer: graph inputs ${missing.map((m) => `'${m}'`).join(', ')} are not fed: pass them in batch.feeds`);
+    if (missing.length) throw new Error(`trainer: graph inputs ${missing.map((m) => `'${m}'`).join(', ')} are not fed: pass them in batch.feeds (fit: data.feeds per example or opts.feeds per step)`);
     return feeds;
   }
 
@@ -347,7 +354,9 @@ export class Trainer {
     const per = Math.floor(n / this.batchSize);
     for (let i = 0; i < per; i++) {
       const ids = order.slice(i * this.batchSize, (i + 1) * this.batchSize);
-      yield { x: takeAlong(data.x, Array.from(ids), 0), y: takeAlong(data.y, Array.from(ids), 0), ids };
+      const rows = Array.from(ids);
+      const feeds = exampleFeeds(data, rows, 'fit');
+      yield { x: takeAlong(data.x, rows, 0), y: takeAlong(data.y, rows, 0), ids, ...(feeds ? { feeds } : {}) };
     }
   }
 
@@ -355,7 +364,11 @@ export class Trainer {
    * Trains until `epochs` epochs (counted from step 0) or `maxSteps` total steps. Resumes where
    * stepCount says: a run restored from a checkpoint continues with the same batches.
    */
-  async fit(data: Examples, opts: { epochs: number; maxSteps?: number; progress?: ProgressOptions | false }): Promise<StepResult[]> {
+  async fit(data: Examples, opts: {
+    epochs: number; maxSteps?: number; progress?: ProgressOptions | false;
+    /** Further graph inputs fed every step (beside `data.feeds`, which are per example). */
+    feeds?: StepFeeds;
+  }): Promise<StepResult[]> {
     const per = Math.floor(data.x.shape[0]! / this.batchSize);
     if (per === 0) throw new Error(`fit: ${data.x.shape[0]} examples are fewer than one batch of ${this.batchSize}`);
     this.stepsPerEpochHint = per;
@@ -369,7 +382,8 @@ export class Trainer {
       for (const batch of this.batches(data, epoch)) {
         if (skip > 0) { skip--; continue; }
         if (this.stepCount >= total) break;
-        const r = await this.step(batch);
+        const extra = typeof opts.feeds === 'function' ? opts.feeds(this.stepCount) : opts.feeds;
+        const r = await this.step(extra ? { ...batch, feeds: { ...batch.feeds, ...extra } } : batch);
         results.push(r);
         progress?.update(this.stepCount - start, `loss ${r.loss.toFixed(4)}`);
       }
@@ -381,8 +395,10 @@ export class Trainer {
   /**
    * Forward-only evaluation (its own cached session): accuracy, NLL and ECE over all examples, and
    * the scores. `output` names the forward output to score against `data.y` (default: the first).
+   * Further forward inputs come from `data.feeds` (per example, padded like x) and `opts.feeds`
+   * (the same values every batch).
    */
-  async evaluate(data: Examples, opts: { output?: string } = {}): Promise<{ accuracy: number; nll: number; ece: number; logits: Tensor }> {
+  async evaluate(data: Examples, opts: { output?: string; feeds?: Record<string, Tensor> } = {}): Promise<{ accuracy: number; nll: number; ece: number; logits: Tensor }> {
     const c = this.compiled;
     const outputs = c.evalGraph.forwardOutputs;
     const output = opts.output ?? outputs[0]!;
@@ -392,7 +408,9 @@ export class Trainer {
     const chunks: Tensor[] = [];
     for (let start = 0; start < n; start += this.batchSize) {
       const ids = Array.from({ length: this.batchSize }, (_, i) => Math.min(start + i, n - 1)); // pad the last batch
-      const feeds: Feeds = { [c.evalGraph.dataInputs[0]!]: takeAlong(data.x, ids, 0) };
+      const feeds: Feeds = { ...opts.feeds, ...exampleFeeds(data, ids, 'evaluate'), [c.evalGraph.dataInputs[0]!]: takeAlong(data.x, ids, 0) };
+      const missing = c.evalGraph.dataInputs.filter((name) => !(name in feeds));
+      if (missing.length) throw new Error(`evaluate: graph inputs ${missing.map((m) => `'${m}'`).join(', ')} are not fed: pass them in data.feeds (per example) or opts.feeds (per batch)`);
       // Candidates the loss does not depend on are constants of the training graph: fed their value.
       for (const s of c.evalGraph.slots) feeds[s.input] = this.slotValues.get(s.input) ?? this.params.get(s.param)!;
       const out = (await c.evalSession.run(feeds, [output]))[output]!;
@@ -524,6 +542,18 @@ function classesLast(logits: Tensor): Tensor {
   const out = new Float32Array(logits.size);
   for (let i = 0; i < n; i++) for (let k = 0; k < c; k++) for (let j = 0; j < inner; j++) out[(i * inner + j) * c + k] = src[(i * c + k) * inner + j]!;
   return new Tensor('float32', [n * inner, c], out);
+}
+
+/** Rows `ids` of the per-example feeds of `data` (each must have one row per example of x). */
+function exampleFeeds(data: Examples, ids: readonly number[], who: string): Record<string, Tensor> | undefined {
+  if (!data.feeds) return undefined;
+  const n = data.x.shape[0]!;
+  const out: Record<string, Tensor> = {};
+  for (const [name, t] of Object.entries(data.feeds)) {
+    if (t.shape[0] !== n) throw new Error(`${who}: data.feeds '${name}' has shape [${t.shape.join(', ')}], not one row per example (${n}); pass values that are the same for every example in opts.feeds`);
+    out[name] = takeAlong(t, ids, 0);
+  }
+  return out;
 }
 
 /** The keep-mask of one dropout layer at one step: a function of (seed, step, layer) only. */
