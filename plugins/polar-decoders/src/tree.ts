@@ -14,6 +14,15 @@ export const OP_SPC = 7;
 export const OP_LEAF_FROZEN = 8;
 export const OP_LEAF_INFO = 9;
 
+/**
+ * The decoders' hot switches use these codes as literals (an imported binding read in a `case` is
+ * a getter call under the CommonJS transform of tsx/vitest); this guard keeps them in step.
+ */
+export function assertOpCodes(): void {
+  const codes = [OP_F, OP_G, OP_G0, OP_COMBINE, OP_RATE0, OP_RATE1, OP_REP, OP_SPC, OP_LEAF_FROZEN, OP_LEAF_INFO];
+  for (let i = 0; i < codes.length; i++) if (codes[i] !== i) throw new Error('internal: op codes renumbered; update the decoders\' case labels');
+}
+
 export const NODE_NAMES = ['f', 'g', 'g0', 'combine', 'rate0', 'rate1', 'rep', 'spc', 'frozen', 'info'] as const;
 
 export interface TreeOptions {

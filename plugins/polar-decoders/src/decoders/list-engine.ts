@@ -1,8 +1,10 @@
 import { LATENCY_MODEL, pruneComplexity } from '../latency.js';
 import {
-  compileTree, OP_COMBINE, OP_F, OP_G, OP_G0, OP_LEAF_FROZEN, OP_LEAF_INFO, OP_RATE0, OP_RATE1, OP_REP, OP_SPC,
+  assertOpCodes, compileTree, OP_COMBINE, OP_F, OP_G, OP_G0, OP_LEAF_FROZEN, OP_LEAF_INFO, OP_RATE0, OP_RATE1, OP_REP, OP_SPC,
   type DecodingProgram,
 } from '../tree.js';
+
+assertOpCodes();
 
 export interface ListEngineOptions {
   listSize: number;
@@ -382,32 +384,32 @@ export class ListEngine {
       const s = ops[pc + 1]!;
       const o = ops[pc + 2]!;
       switch (op) {
-        case OP_F:
+        case 0 /* OP_F */:
           this.opF(s);
           break;
-        case OP_G:
+        case 1 /* OP_G */:
           this.opG(s, false);
           break;
-        case OP_G0:
+        case 2 /* OP_G0 */:
           this.opG(s, true);
           break;
-        case OP_COMBINE:
+        case 3 /* OP_COMBINE */:
           this.opCombine(s, o);
           break;
-        case OP_LEAF_FROZEN:
-        case OP_RATE0:
+        case 8 /* OP_LEAF_FROZEN */:
+        case 4 /* OP_RATE0 */:
           this.opRate0(s, o);
           break;
-        case OP_LEAF_INFO:
+        case 9 /* OP_LEAF_INFO */:
           this.opLeafInfo(o);
           break;
-        case OP_REP:
+        case 6 /* OP_REP */:
           this.opRep(s, o);
           break;
-        case OP_RATE1:
+        case 5 /* OP_RATE1 */:
           this.opRate1(s, o);
           break;
-        case OP_SPC:
+        case 7 /* OP_SPC */:
           this.opSpc(s, o);
           break;
         default:

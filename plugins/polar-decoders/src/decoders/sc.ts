@@ -3,9 +3,11 @@ import { emptyStats, type DecodeStats, type PolarDecoder } from '../decoder.js';
 import { PolarParameterError } from '../errors.js';
 import { LATENCY_MODEL } from '../latency.js';
 import {
-  compileTree, OP_COMBINE, OP_F, OP_G, OP_G0, OP_LEAF_FROZEN, OP_LEAF_INFO, OP_RATE0, OP_RATE1, OP_REP, OP_SPC,
+  assertOpCodes, compileTree, OP_COMBINE, OP_F, OP_G, OP_G0, OP_LEAF_FROZEN, OP_LEAF_INFO, OP_RATE0, OP_RATE1, OP_REP, OP_SPC,
   type DecodingProgram,
 } from '../tree.js';
+
+assertOpCodes();
 
 /**
  * Single-path successive cancellation over a compiled program. LLRs of the node of size s live in
@@ -69,31 +71,30 @@ export class ScEngine {
       const s = ops[pc + 1]!;
       const o = ops[pc + 2]!;
       switch (op) {
-        case OP_F: {
+        case 0 /* OP_F */: {
           const h = s >> 1;
+          // Branch-free min of the magnitudes: d >> 31 is all ones when ma < mb.
           for (let i = 0; i < h; i++) {
             const a = Ai[s + i]!;
             const b = Ai[s + h + i]!;
-            const ma = a & 0x7fffffff;
             const mb = b & 0x7fffffff;
-            Ai[h + i] = ((a ^ b) & 0x80000000) | (ma < mb ? ma : mb);
+            const d = (a & 0x7fffffff) - mb;
+            Ai[h + i] = ((a ^ b) & 0x80000000) | (mb + (d & (d >> 31)));
           }
           break;
         }
-        case OP_G: {
+        case 1 /* OP_G */: {
           const h = s >> 1;
-          for (let i = 0; i < h; i++) {
-            const a = A[s + i]!;
-            A[h + i] = A[s + h + i]! + (B[o + i] ? -a : a);
-          }
+          // (1 − 2u)·a is exact (a or −a), without a data-dependent branch.
+          for (let i = 0; i < h; i++) A[h + i] = A[s + h + i]! + A[s + i]! * (1 - 2 * B[o + i]!);
           break;
         }
-        case OP_G0: {
+        case 2 /* OP_G0 */: {
           const h = s >> 1;
           for (let i = 0; i < h; i++) A[h + i] = A[s + i]! + A[s + h + i]!;
           break;
         }
-        case OP_COMBINE: {
+        case 3 /* OP_COMBINE */: {
           const h = s >> 1;
           if (h >= 4) {
             // Four partial sums per word: o and h are multiples of 4 here.
@@ -106,10 +107,10 @@ export class ScEngine {
           }
           break;
         }
-        case OP_LEAF_FROZEN:
+        case 8 /* OP_LEAF_FROZEN */:
           B[o] = 0;
           break;
-        case OP_LEAF_INFO: {
+        case 9 /* OP_LEAF_INFO */: {
           const v = A[1]!;
           let bit = v < 0 ? 1 : 0;
           if (o === this.flipPosition) bit ^= 1;
@@ -117,20 +118,20 @@ export class ScEngine {
           B[o] = bit;
           break;
         }
-        case OP_RATE0:
+        case 4 /* OP_RATE0 */:
           for (let i = o; i < o + s; i++) B[i] = 0;
           break;
-        case OP_RATE1:
+        case 5 /* OP_RATE1 */:
           for (let i = 0; i < s; i++) B[o + i] = A[s + i]! < 0 ? 1 : 0;
           break;
-        case OP_REP: {
+        case 6 /* OP_REP */: {
           // Fold in place (the node's LLRs are not needed afterwards), in SC's pairwise order.
           for (let h = s >> 1; h >= 1; h >>= 1) for (let i = s; i < s + h; i++) A[i] = A[i]! + A[i + h]!;
           const bit = A[s]! < 0 ? 1 : 0;
           for (let i = o; i < o + s; i++) B[i] = bit;
           break;
         }
-        case OP_SPC: {
+        case 7 /* OP_SPC */: {
           let parity = 0;
           let minIdx = 0;
           let minMag = 0x7fffffff;
@@ -144,7 +145,7 @@ export class ScEngine {
           if (parity) B[o + minIdx] = B[o + minIdx]! ^ 1;
           break;
         }
-        case OP_PAIR: {
+        case 100 /* OP_PAIR */: {
           // F, leaf, G, leaf, combine of a size-2 node, in one dispatch.
           const a = Ai[2]!;
           const b = Ai[3]!;
@@ -175,7 +176,7 @@ export class ScEngine {
   }
 }
 
-const OP_PAIR = 100;
+const OP_PAIR = 100; // literal in ScEngine.run's switch
 
 /** Replaces [F 2 o][leaf o][G 2 o][leaf o+1][COMBINE 2 o] by [PAIR flags o] (flags: bit0/bit1 = leaf is info). */
 function fusePairs(ops: Int32Array): Int32Array {
