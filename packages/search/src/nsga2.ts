@@ -12,6 +12,11 @@ export interface Nsga2Options {
   /** Per-gene mutation probability (default 1 / number of genes). */
   mutation?: number;
   seed?: number;
+  /**
+   * Checked before each evaluation (each batch with `evaluateBatch`): once aborted, the search
+   * stops and returns what it has evaluated, with `interrupted: true`.
+   */
+  signal?: AbortSignal;
 }
 
 export interface Nsga2Result {
@@ -21,17 +26,30 @@ export interface Nsga2Result {
   population: number[];
   /** The non-dominated trials among everything evaluated. */
   front: Trial<number[]>[];
+  /** True when `signal` stopped the search before its budget. */
+  interrupted: boolean;
 }
 
 export type Evaluate = (genome: Genome) => Objectives | Promise<Objectives>;
 
 /**
+ * Scores a whole batch at once, e.g. on parallel workers: one objective vector per genome, in
+ * order. `round` is the generation the batch belongs to (0: the initial population).
+ */
+export type EvaluateBatch = (genomes: Genome[], round: number) => Promise<readonly Objectives[]>;
+
+/**
  * NSGA-II (Deb et al. 2002) over a categorical space: binary tournament on (rank, crowding),
  * uniform crossover, per-gene mutation to a different option, elitist merge of parents and
  * children. Each genome is evaluated once (a duplicate child is re-mutated, then dropped), so
- * `evaluations` counts calls to `evaluate`.
+ * `evaluations` counts evaluated genomes.
+ *
+ * `evaluate` is either one genome at a time, or `{ evaluateBatch }`, which receives each
+ * generation whole (the initial population, then each generation's children: they depend only on
+ * the parents; a generation that bred nothing new is not passed). Both give exactly the same trials for the same options; a batch trial's `wallMs`
+ * is its share of the batch's wall time.
  */
-export async function nsga2(space: CategoricalSpace, evaluate: Evaluate, opts: Nsga2Options): Promise<Nsga2Result> {
+export async function nsga2(space: CategoricalSpace, evaluate: Evaluate | { evaluateBatch: EvaluateBatch }, opts: Nsga2Options): Promise<Nsga2Result> {
   validateSpace(space);
   const rng = new Rng(opts.seed ?? 0);
   const nGenes = space.genes.length;
@@ -42,22 +60,49 @@ export async function nsga2(space: CategoricalSpace, evaluate: Evaluate, opts: N
   if (popSize < 2) throw new Error(`nsga2: population must be at least 2 (got ${popSize})`);
 
   const trials: Trial<number[]>[] = [];
-  const seen = new Set<string>();
-  const run = async (g: Genome, round: number): Promise<number> => {
+  let interrupted = false;
+  /** Evaluates a generation's genomes, appends their trials, returns their ids (fewer if the signal stopped the search). */
+  const run = async (genomes: Genome[], round: number): Promise<number[]> => {
+    const ids: number[] = [];
+    const push = (genome: Genome, objectives: Objectives, wallMs: number): void => {
+      ids.push(trials.length);
+      trials.push({ id: trials.length, genome, value: [...objectives], wallMs, round });
+    };
+    if (typeof evaluate === 'function') {
+      for (const g of genomes) {
+        if (opts.signal?.aborted) {
+          interrupted = true;
+          break;
+        }
+        const t0 = performance.now();
+        const value = await evaluate(g);
+        push(g, value, performance.now() - t0);
+      }
+      return ids;
+    }
+    if (genomes.length === 0) return ids;
+    if (opts.signal?.aborted) {
+      interrupted = true;
+      return ids;
+    }
     const t0 = performance.now();
-    const value = [...(await evaluate(g))];
-    trials.push({ id: trials.length, genome: g, value, wallMs: performance.now() - t0, round });
-    return trials.length - 1;
+    const values = await evaluate.evaluateBatch(genomes, round);
+    if (values.length !== genomes.length) throw new Error(`nsga2: evaluateBatch returned ${values.length} objective vectors for ${genomes.length} genomes; return one per genome, in order`);
+    const share = (performance.now() - t0) / genomes.length;
+    genomes.forEach((g, i) => push(g, values[i]!, share));
+    return ids;
   };
 
-  let pop: number[] = [];
-  while (pop.length < popSize) {
+  const seen = new Set<string>();
+  const first: Genome[] = [];
+  while (first.length < popSize) {
     const g = randomGenome(space, rng);
     const k = genomeKey(g);
     if (seen.has(k)) continue;
     seen.add(k);
-    pop.push(await run(g, 0));
+    first.push(g);
   }
+  let pop = await run(first, 0);
 
   const mutate = (g: Genome): void => {
     for (let i = 0; i < nGenes; i++) {
@@ -67,7 +112,7 @@ export async function nsga2(space: CategoricalSpace, evaluate: Evaluate, opts: N
   };
 
   let generation = 0;
-  while (trials.length < budget) {
+  while (!interrupted && trials.length < budget) {
     generation++;
     const objs = pop.map((i) => trials[i]!.value);
     const rank = paretoRanks(objs);
@@ -82,9 +127,11 @@ export async function nsga2(space: CategoricalSpace, evaluate: Evaluate, opts: N
       if (rank[a]! !== rank[b]!) return rank[a]! < rank[b]! ? a : b;
       return crowd[a]! >= crowd[b]! ? a : b;
     };
-    const children: number[] = [];
+    // Children depend only on the parents (never on each other's objectives), so the whole
+    // generation is bred first and then evaluated: one batch, or one genome after another.
+    const children: Genome[] = [];
     let attempts = 0;
-    while (children.length < popSize && trials.length < budget && attempts < popSize * 20) {
+    while (children.length < popSize && trials.length + children.length < budget && attempts < popSize * 20) {
       attempts++;
       const p1 = trials[pop[tournament()]!]!.genome;
       const p2 = trials[pop[tournament()]!]!.genome;
@@ -94,22 +141,23 @@ export async function nsga2(space: CategoricalSpace, evaluate: Evaluate, opts: N
       const k = genomeKey(child);
       if (seen.has(k)) continue;
       seen.add(k);
-      children.push(await run(child, generation));
+      children.push(child);
     }
     if (children.length === 0) {
       // The population has converged onto evaluated genomes: inject a random newcomer.
       const g = randomGenome(space, rng);
       if (!seen.has(genomeKey(g))) {
         seen.add(genomeKey(g));
-        children.push(await run(g, generation));
+        children.push(g);
       }
     }
-    pop = selectSurvivors([...pop, ...children], trials, popSize);
+    const ids = await run(children, generation);
+    if (interrupted) break;
+    pop = selectSurvivors([...pop, ...ids], trials, popSize);
   }
 
-  const all = trials.map((t) => t.value);
-  const front = nonDominatedSort(all)[0]!.map((i) => trials[i]!);
-  return { trials, population: pop, front };
+  const front = trials.length ? nonDominatedSort(trials.map((t) => t.value))[0]!.map((i) => trials[i]!) : [];
+  return { trials, population: pop, front, interrupted };
 }
 
 /** Elitist environmental selection: whole fronts first, the last one by descending crowding distance. */
@@ -145,5 +193,5 @@ export async function randomSearch(space: CategoricalSpace, evaluate: Evaluate, 
     trials.push({ id: trials.length, genome: g, value, wallMs: performance.now() - t0, round: 0 });
   }
   const front = nonDominatedSort(trials.map((t) => t.value))[0]!.map((i) => trials[i]!);
-  return { trials, population: trials.map((t) => t.id), front };
+  return { trials, population: trials.map((t) => t.id), front, interrupted: false };
 }

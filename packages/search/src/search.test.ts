@@ -102,6 +102,39 @@ describe('NSGA-II on the enumerable toy problem of spec B3', () => {
     expect(r.population).toHaveLength(20);
   });
 
+  it('batch evaluation gives exactly the trials of one-at-a-time evaluation (same seed, population, budget)', async () => {
+    const ref = await nsga2(toySpace, (g) => toyObjectives(g), { evaluations: 120, population: 16, seed: 3 });
+    const batches: number[] = [];
+    const got = await nsga2(toySpace, {
+      evaluateBatch: async (genomes) => {
+        batches.push(genomes.length);
+        return genomes.map(toyObjectives);
+      },
+    }, { evaluations: 120, population: 16, seed: 3 });
+    expect(got.trials.map((t) => [t.id, t.genome, t.value, t.round])).toEqual(ref.trials.map((t) => [t.id, t.genome, t.value, t.round]));
+    expect(got.front.map((t) => t.id)).toEqual(ref.front.map((t) => t.id));
+    expect(got.population).toEqual(ref.population);
+    expect(got.interrupted).toBe(false);
+    // One batch per generation: the initial population, then each generation's children.
+    expect(batches[0]).toBe(16);
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(120);
+    expect(batches).toHaveLength(new Set(ref.trials.map((t) => t.round)).size);
+  });
+
+  it('an aborted signal stops the search after the evaluation in flight; a batch of the wrong length is refused', async () => {
+    const ac = new AbortController();
+    const batched = await nsga2(toySpace, { evaluateBatch: async (gs) => { ac.abort(); return gs.map(toyObjectives); } }, { evaluations: 96, population: 16, seed: 5, signal: ac.signal });
+    expect(batched.interrupted).toBe(true);
+    expect(batched.trials).toHaveLength(16);
+    const ac1 = new AbortController();
+    let calls = 0;
+    const single = await nsga2(toySpace, (g) => { if (++calls === 7) ac1.abort(); return toyObjectives(g); }, { evaluations: 96, population: 16, seed: 5, signal: ac1.signal });
+    expect(single.interrupted).toBe(true);
+    expect(single.trials.map((t) => t.genome)).toEqual(batched.trials.slice(0, 7).map((t) => t.genome));
+    await expect(nsga2(toySpace, { evaluateBatch: async (gs) => gs.slice(1).map(toyObjectives) }, { evaluations: 32, population: 16, seed: 5 }))
+      .rejects.toThrow('nsga2: evaluateBatch returned 15 objective vectors for 16 genomes; return one per genome, in order');
+  });
+
   it('reaches >= 90% of the true front hypervolume in 600 evaluations and beats random sampling', async () => {
     const seeds = [11, 12, 13, 14];
     const ratio = async (run: (seed: number) => Promise<{ trials: { value: number[] }[] }>) => {

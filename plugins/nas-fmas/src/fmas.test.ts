@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { segmentationSplits } from './data.js';
 import { fmasSearch, parseFmasOptions, type FmasResult } from './fmas.js';
 import plugin from './index.js';
-import { batchedNsga2, readSearchLog, type EvaluateBatch } from './search.js';
+import { readSearchLog, resumableNsga2, type EvaluateBatch } from './search.js';
 import { deeplabSubnetSpace } from './space.js';
 import { kendallTau } from './stats.js';
 
@@ -21,28 +21,29 @@ const toyEval: EvaluateBatch<{ n: number }> = async (genomes, onResult) => genom
   return o;
 });
 
-describe('batchedNsga2', () => {
-  it('returns exactly the trials of @tessera/search nsga2 (same seed, population, budget)', async () => {
+describe('resumableNsga2', () => {
+  it('returns exactly the trials of @tessera/search nsga2 (same seed, population, budget), with each evaluation\'s extra fields', async () => {
     const ref = await nsga2(toySpace, (g) => toyObjectives(g), { evaluations: 120, population: 16, seed: 3 });
-    const got = await batchedNsga2(toySpace, toyEval, { evaluations: 120, population: 16, seed: 3 });
+    const got = await resumableNsga2(toySpace, toyEval, { evaluations: 120, population: 16, seed: 3 });
     expect(got.trials.map((t) => [t.genome, t.value, t.round])).toEqual(ref.trials.map((t) => [t.genome, t.value, t.round]));
     expect(got.front.map((t) => t.id)).toEqual(ref.front.map((t) => t.id));
+    expect(got.trials.every((t) => t.extra.n === t.genome.reduce((x, y) => x + y, 0))).toBe(true);
   });
 
   it('logs every evaluation and resumes after a kill without evaluating anything twice', async () => {
-    const whole = await batchedNsga2(toySpace, toyEval, { evaluations: 96, population: 16, seed: 5, log: join(dir, 'toy-whole.jsonl') });
+    const whole = await resumableNsga2(toySpace, toyEval, { evaluations: 96, population: 16, seed: 5, log: join(dir, 'toy-whole.jsonl') });
     const log = join(dir, 'toy-resume.jsonl');
     const ac = new AbortController();
-    const stopped = await batchedNsga2(toySpace, async (g, on) => { const r = await toyEval(g, on); ac.abort(); return r; }, { evaluations: 96, population: 16, seed: 5, log, signal: ac.signal });
+    const stopped = await resumableNsga2(toySpace, async (g, on) => { const r = await toyEval(g, on); ac.abort(); return r; }, { evaluations: 96, population: 16, seed: 5, log, signal: ac.signal });
     expect(stopped.interrupted).toBe(true);
     expect(stopped.evaluatedNow).toBe(16);
     // A kill in the middle of the next batch: 7 more results were written, the 8th line torn.
-    const resumeOnce = await batchedNsga2(toySpace, async (g, on) => toyEval(g.slice(0, 7), on).then(() => { throw new Error('killed'); }), { evaluations: 96, population: 16, seed: 5, log })
+    const resumeOnce = await resumableNsga2(toySpace, async (g, on) => toyEval(g.slice(0, 7), on).then(() => { throw new Error('killed'); }), { evaluations: 96, population: 16, seed: 5, log })
       .catch((e: Error) => e.message);
     expect(resumeOnce).toBe('killed');
     writeFileSync(log, `${readFileSync(log, 'utf8')}{"id":23,"genome":[1,`);
     const evaluatedInResume: string[] = [];
-    const resumed = await batchedNsga2(toySpace, async (g, on) => { evaluatedInResume.push(...g.map(genomeKey)); return toyEval(g, on); }, { evaluations: 96, population: 16, seed: 5, log });
+    const resumed = await resumableNsga2(toySpace, async (g, on) => { evaluatedInResume.push(...g.map(genomeKey)); return toyEval(g, on); }, { evaluations: 96, population: 16, seed: 5, log });
     expect(resumed.evaluatedNow).toBe(96 - 23);
     expect(evaluatedInResume).toHaveLength(73);
     expect(resumed.trials.map((t) => [t.genome, t.value])).toEqual(whole.trials.map((t) => [t.genome, t.value]));
@@ -50,7 +51,7 @@ describe('batchedNsga2', () => {
     expect(records).toHaveLength(96);
     expect(new Set(records.map((r) => genomeKey(r.genome))).size).toBe(96);
     expect(records[0]).toMatchObject({ id: 0, round: 0, genome: expect.any(Array), objectives: expect.any(Array), wallMs: expect.any(Number), extra: { n: expect.any(Number) } });
-    await expect(batchedNsga2(toySpace, toyEval, { evaluations: 96, population: 16, seed: 6, log })).rejects.toThrow(/written by a different search/);
+    await expect(resumableNsga2(toySpace, toyEval, { evaluations: 96, population: 16, seed: 6, log })).rejects.toThrow(/written by a different search/);
   });
 });
 

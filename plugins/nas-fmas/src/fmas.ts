@@ -13,7 +13,7 @@ import { decodeGenome, hypervolume, nonDominatedSort, type Genome } from '@tesse
 import { z } from 'zod';
 import { costValue, subnetCosts, type SubnetCosts } from './evaluate.js';
 import { CandidatePool } from './pool.js';
-import { batchedNsga2 } from './search.js';
+import { resumableNsga2 } from './search.js';
 import { sliceChannels } from './slice-channels.js';
 import type { SubnetSpace } from './space.js';
 import { kendallTau } from './stats.js';
@@ -140,7 +140,7 @@ export async function fmasSearch(supernet: Graph, space: SubnetSpace, data: Fmas
   const tSearch = performance.now();
   let search;
   try {
-    search = await batchedNsga2<{ subsetMIoU: number; costs: SubnetCosts }>(space, async (genomes, onResult) => {
+    search = await resumableNsga2<{ subsetMIoU: number; costs: SubnetCosts }>(space, async (genomes, onResult) => {
       const scores = await pool.evaluate(genomes.map(spec), (i, s) => onResult(i, { objectives: [1 - s.mIoU, cost(s.costs)], wallMs: s.wallMs, extra: { subsetMIoU: s.mIoU, costs: s.costs } }));
       say(`fmas: evaluated ${genomes.length} candidates`);
       return scores.map((s) => ({ objectives: [1 - s.mIoU, cost(s.costs)], wallMs: s.wallMs, extra: { subsetMIoU: s.mIoU, costs: s.costs } }));

@@ -10,7 +10,7 @@ export { batchNormToBatchStats } from './batchnorm.js';
 export { deeplabSubnetSpace, WIDTH_FRACTIONS, type SubnetSpace } from './space.js';
 export { costValue, scoreCandidate, subnetCosts, type CandidateScore, type CostObjective, type SubnetCosts } from './evaluate.js';
 export { CandidatePool, type CandidatePoolOptions } from './pool.js';
-export { batchedNsga2, readSearchLog, type BatchedNsga2Options, type BatchedNsga2Result, type BatchOutcome, type EvaluateBatch, type EvaluationRecord } from './search.js';
+export { readSearchLog, resumableNsga2, type ResumableNsga2Options, type ResumableNsga2Result, type BatchOutcome, type EvaluateBatch, type EvaluationRecord } from './search.js';
 export { fmasSearch, FmasOptionsSchema, parseFmasOptions, type Candidate, type FinalCandidate, type FmasData, type FmasHooks, type FmasOptions, type FmasResult, type ResolvedFmasOptions } from './fmas.js';
 export { kendallTau } from './stats.js';
 export { denseCrossEntropy, segmentationMIoU, trainSegmenter, type TrainSegmenterOptions, type TrainSegmenterResult } from './train.js';
