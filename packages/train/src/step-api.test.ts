@@ -206,3 +206,72 @@ describe('further graph inputs: per-example data.feeds and per-step opts.feeds i
     await t.executor.dispose();
   });
 });
+
+/** twoHeads with Dropout(ratio) on the hidden layer (ratio 0: no dropout). */
+function dropped(ratio: number): Graph {
+  const g = twoHeads();
+  const b = new GraphBuilder(g);
+  const h = g.value('hidden')!;
+  const uses = [...h.uses];
+  b.insertionPoint = uses[0]!.node;
+  const d = b.op('Dropout', [h, b.constant(ratio)], {}, { name: 'drop' });
+  b.insertionPoint = undefined;
+  for (const u of uses) u.node.setInput(u.index, d);
+  return g;
+}
+
+describe('dropout keep-masks are fed as bool', () => {
+  it('feeds a bool mask (1 byte an element): saved activations grow by the mask plus the dropout output, and outputs are Where(mask, x/(1−p), 0)', async () => {
+    const ratio = 0.25;
+    const opts = { batchSize: B, optimizer: sgd({ lr: 0.1 }), seed: 3 };
+    const none = await Trainer.create({ ...opts, forward: dropped(0) });
+    const seen: Record<string, Tensor>[] = [];
+    const t = await Trainer.create({
+      ...opts, forward: dropped(ratio), fetch: ['hidden', 'drop__mask'],
+      hooks: { afterForward: (_c, out) => seen.push({ ...out.outputs, ...out.fetched }) },
+    });
+    const [m] = t.trainingGraph.dropoutMasks;
+    expect(m).toEqual({ input: 'drop__mask', shape: [B, 8], ratio });
+    expect(t.trainingGraph.graph.value('drop__mask')!.dtype).toBe('bool');
+    // Saved for backward: the mask (B·8 bytes, was B·8·4 as float32) and the dropout output read by
+    // the heads' weight gradients (B·8 float32); without dropout the heads read the saved ReLU output.
+    expect(t.accounting.savedActivationBytes - none.accounting.savedActivationBytes).toBe(B * 8 * (1 + 4));
+    const data = blobs(64, 1);
+    const w = t.parameters().get('head.weight')!; // before the update
+    await t.step([...t.batches(data, 0)][0]!);
+    const { hidden, drop__mask: mask, logits } = seen[0]!;
+    expect(mask!.dtype).toBe('bool');
+    const kept = Array.from(mask!.data as Uint8Array).filter((v) => v === 1).length;
+    expect(kept / mask!.size).toBeGreaterThan(0.6);
+    expect(kept / mask!.size).toBeLessThan(0.9);
+    // logits = (hidden · mask / (1 − p)) · head.weight at the pre-step weights.
+    let worst = 0;
+    for (let i = 0; i < B; i++) {
+      for (let c = 0; c < C; c++) {
+        let z = 0;
+        for (let k = 0; k < 8; k++) z += (mask!.getFlat(i * 8 + k) ? hidden!.getFlat(i * 8 + k) / (1 - ratio) : 0) * w.getFlat(k * C + c);
+        worst = Math.max(worst, Math.abs(z - logits!.getFlat(i * C + c)));
+      }
+    }
+    expect(worst).toBeLessThan(1e-5);
+    await t.executor.dispose();
+    await none.executor.dispose();
+  });
+
+  it('ort-web takes the bool masks too: 3 steps with dropout agree with ort-node within 1e-5', async () => {
+    const data = blobs(64, 1);
+    const run = async (backend: 'ort-node' | 'ort-web') => {
+      const t = await Trainer.create({ forward: dropped(0.25), batchSize: B, optimizer: sgd({ lr: 0.1 }), seed: 3, backend });
+      const losses = (await t.fit(data, { epochs: 1, maxSteps: 3, progress: false })).map((r) => r.loss);
+      const p = t.flatTrainable();
+      await t.executor.dispose();
+      return { losses, p };
+    };
+    const node = await run('ort-node');
+    const web = await run('ort-web');
+    node.losses.forEach((l, i) => expect(Math.abs(l - web.losses[i]!)).toBeLessThan(1e-5));
+    let worst = 0;
+    for (let i = 0; i < node.p.length; i++) worst = Math.max(worst, Math.abs(node.p[i]! - web.p[i]!));
+    expect(worst).toBeLessThan(1e-5);
+  });
+});

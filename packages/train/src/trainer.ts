@@ -556,15 +556,15 @@ function exampleFeeds(data: Examples, ids: readonly number[], who: string): Reco
   return out;
 }
 
-/** The keep-mask of one dropout layer at one step: a function of (seed, step, layer) only. */
+/** The bool keep-mask of one dropout layer at one step: a function of (seed, step, layer) only. */
 function dropoutMask(seed: number, step: number, d: { input: string; shape: number[]; ratio: number }): Tensor {
   let h = 0;
   for (const ch of d.input) h = (Math.imul(h, 31) + ch.charCodeAt(0)) >>> 0;
   const rng = new Rng(seed).fork(step * 7919 + h);
   const n = d.shape.reduce((a, c) => a * c, 1);
-  const m = new Float32Array(n);
+  const m = new Uint8Array(n);
   for (let i = 0; i < n; i++) m[i] = rng.uniform() < d.ratio ? 0 : 1;
-  return new Tensor('float32', d.shape, m);
+  return new Tensor('bool', d.shape, m);
 }
 
 /** Optimizer state k of a slot after a recompile: rows that were trainable before keep theirs. */

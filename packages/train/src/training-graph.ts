@@ -89,7 +89,7 @@ export interface TrainingGraph {
   lrInputs: string[];
   /** Batch-statistics BatchNorm layers (forward.meta 'batchNormStats'): their batch mean/variance are outputs. */
   batchNormStats: BatchNormStatRef[];
-  /** Dropout layers rewritten to `x · mask · 1/(1−ratio)` with the keep-mask fed each step (seeded in JS). */
+  /** Dropout layers rewritten to `Where(mask, x · 1/(1−ratio), 0)` with the bool keep-mask fed each step (seeded in JS). */
   dropoutMasks: { input: string; shape: number[]; ratio: number }[];
   scalarInputs: string[];
   optimizerStateSlots: readonly string[];
@@ -375,9 +375,11 @@ function rewriteDropout(b: GraphBuilder, training: boolean): { input: string; sh
     let y: Value = x;
     if (training && ratio > 0) {
       const shape = x.shape as number[];
-      const mask = g.addInput(g.uniqueName(`${n.name}__mask`), { dtype: x.dtype!, shape: [...shape] });
+      // A bool keep-mask selects x·1/(1−ratio) or 0: Where's backward reads only the mask (1 byte an element).
+      const mask = g.addInput(g.uniqueName(`${n.name}__mask`), { dtype: 'bool', shape: [...shape] });
       b.insertionPoint = n;
-      y = b.op('Mul', [b.op('Mul', [x, mask]), b.constant(Tensor.scalar(1 / (1 - ratio), x.dtype!), x.dtype!, 'dropout_scale')]);
+      const scaled = b.op('Mul', [x, b.constant(Tensor.scalar(1 / (1 - ratio), x.dtype!), x.dtype!, 'dropout_scale')]);
+      y = b.op('Where', [mask, scaled, b.constant(Tensor.scalar(0, x.dtype!), x.dtype!, 'dropout_zero')]);
       b.insertionPoint = undefined;
       masks.push({ input: mask.name, shape: [...shape], ratio });
     }
