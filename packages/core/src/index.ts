@@ -15,3 +15,5 @@ export { interpret, InterpretError, type InterpretOptions } from './interpreter.
 /** Scalar erf and exact GELU (about 1e-15 absolute error) for reference computations outside graphs. */
 export { erf, geluExact } from './ops/erf.js';
 export * from './builder-ops.js';
+/** Host linear algebra: thin SVD (one-sided Jacobi, float64). */
+export { svd, type Svd, type SvdOptions } from './linalg.js';

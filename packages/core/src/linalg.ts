@@ -1,7 +1,6 @@
 /**
- * Thin singular value decomposition on the host, float64, by one-sided (Hestenes) Jacobi rotations.
- * ONNX has no SVD op and no platform package has one yet, so it lives here; it is small and
- * numerics-like and can move to core unchanged.
+ * Host linear algebra on plain arrays (outside graphs): thin singular value decomposition in
+ * float64 by one-sided (Hestenes) Jacobi rotations. ONNX has no SVD op, so this is not a graph op.
  */
 
 export interface Svd {

@@ -10,8 +10,7 @@
  * the constant '<layer>.<kind>.scale'. Everything a later step needs (which layers, ranks,
  * scales) is recovered from those names by `findAdapters`, so it survives ONNX export and caches.
  */
-import { GraphBuilder, Rng, Tensor, standardOps, type Graph, type OpRegistry, type Value } from '@tessera/core';
-import { svd, type Svd } from './svd.js';
+import { GraphBuilder, Rng, svd, Tensor, standardOps, type Graph, type OpRegistry, type Svd, type Value } from '@tessera/core';
 
 export const TARGETS = ['q', 'k', 'v', 'o', 'ffn-in', 'ffn-out'] as const;
 export type TargetName = (typeof TARGETS)[number];

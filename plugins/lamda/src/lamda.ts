@@ -2,11 +2,10 @@
  * The plugin's functions without a pipeline: insert LaMDA (with LaMDA++ rank allocation) or LoRA
  * with the spec's defaults, on a clone of the graph.
  */
-import type { Graph, OpRegistry } from '@tessera/core';
+import type { Graph, OpRegistry, Svd } from '@tessera/core';
 import type { z } from 'zod';
 import { findTargets, insertLamda, insertLora, spectra, type AdapterLayer } from './adapters.js';
 import { LamdaInsertOptions, LoraInsertOptions } from './options.js';
-import type { Svd } from './svd.js';
 import { allocateRanks, type LayerAllocation } from './rank-allocation.js';
 
 export interface LamdaResult {

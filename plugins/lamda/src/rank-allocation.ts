@@ -8,7 +8,8 @@
  * `invert` scores 1 − e_l instead (more rank to flat spectra); the direction is not verified
  * against the paper, so reports say which one ran.
  */
-import type { Svd } from './svd.js';
+
+import type { Svd } from '@tessera/core';
 
 export interface SpectralAllocationOptions {
   /** Base rank r0 (the uniform rank the budget is measured in). */
