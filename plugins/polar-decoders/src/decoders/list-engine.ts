@@ -429,12 +429,13 @@ export class ListEngine {
       const p = this.paths[j]!;
       const so = root ? 0 : this.aSlot[p * this.levels + lvP]! * s;
       const d = this.alphaForWrite(p, lvC) * h;
+      // Branch-free min of the magnitudes: e >> 31 is all ones when |a| < |b|.
       for (let i = 0; i < h; i++) {
         const a = srcArr[so + i]!;
         const b = srcArr[so + h + i]!;
-        const ma = a & 0x7fffffff;
         const mb = b & 0x7fffffff;
-        dstArr[d + i] = ((a ^ b) & 0x80000000) | (ma < mb ? ma : mb);
+        const e = (a & 0x7fffffff) - mb;
+        dstArr[d + i] = ((a ^ b) & 0x80000000) | (mb + (e & (e >> 31)));
       }
     }
     this.latency += LATENCY_MODEL.fStage;
@@ -458,10 +459,8 @@ export class ListEngine {
         for (let i = 0; i < h; i++) dst[d + i] = src[so + i]! + src[so + h + i]!;
       } else {
         const bo = this.bSlot[p * this.levels + lvC]! * bsz;
-        for (let i = 0; i < h; i++) {
-          const a = src[so + i]!;
-          dst[d + i] = src[so + h + i]! + (betaArr[bo + i] ? -a : a);
-        }
+        // (1 − 2u)·a is exact (a or −a), without a data-dependent branch.
+        for (let i = 0; i < h; i++) dst[d + i] = src[so + h + i]! + src[so + i]! * (1 - 2 * betaArr[bo + i]!);
       }
     }
     this.latency += LATENCY_MODEL.gStage;
@@ -520,7 +519,7 @@ export class ListEngine {
       let pen = 0;
       for (let i = 0; i < s; i++) {
         const v = arr[ao + i]!;
-        if (v < 0) pen -= v;
+        pen -= v * +(v < 0); // v or ±0: the same sum as a branch, without one
       }
       this.metric[p] = this.metric[p]! + pen;
       const d = this.betaTarget(p, s, o);
@@ -535,8 +534,8 @@ export class ListEngine {
     for (let j = 0; j < this.active; j++) {
       const p = this.paths[j]!;
       const v = arr[this.aSlot[p * this.levels]!]!;
-      this.d0[p] = v < 0 ? -v : 0;
-      this.d1[p] = v > 0 ? v : 0;
+      this.d0[p] = -v * +(v < 0);
+      this.d1[p] = v * +(v > 0);
     }
     this.complexity += this.active;
     this.prune();
@@ -557,8 +556,9 @@ export class ListEngine {
       let pos = 0;
       for (let i = 0; i < s; i++) {
         const v = arr[ao + i]!;
-        if (v < 0) neg -= v;
-        else pos += v;
+        const sg = +(v < 0);
+        neg -= v * sg; // adds ±0 where the branch would skip: same sums
+        pos += v * (1 - sg);
       }
       this.d0[p] = neg;
       this.d1[p] = pos;
@@ -582,7 +582,7 @@ export class ListEngine {
     let count = 0;
     for (let i = 0; i < s; i++) {
       const v = arr[ao + i]!;
-      const m = v < 0 ? -v : v;
+      const m = Math.abs(v);
       if (count === t && m >= mag[base + t - 1]!) continue;
       let k = count < t ? count++ : t - 1;
       while (k > 0 && mag[base + k - 1]! > m) {
@@ -599,7 +599,7 @@ export class ListEngine {
   private writeHardWithFlips(p: number, arr: Float32Array, ao: number, s: number, o: number, t: number): void {
     const barr = this.beta[(31 - Math.clz32(s))]!;
     const d = this.betaTarget(p, s, o);
-    for (let i = 0; i < s; i++) barr[d + i] = arr[ao + i]! < 0 ? 1 : 0;
+    for (let i = 0; i < s; i++) barr[d + i] = +(arr[ao + i]! < 0);
     const base = p * this.maxBits;
     for (let k = 0; k < t; k++) if (this.flag[base + k]) barr[d + this.lr[base + k]!]! ^= 1;
   }
@@ -648,7 +648,7 @@ export class ListEngine {
       const ao = s === this.n ? 0 : this.aSlot[p * this.levels + lv]! * s;
       this.leastReliable(p, arr, ao, s, t);
       let parity = 0;
-      for (let i = 0; i < s; i++) parity ^= arr[ao + i]! < 0 ? 1 : 0;
+      for (let i = 0; i < s; i++) parity ^= +(arr[ao + i]! < 0);
       this.fix[p] = parity;
       if (parity) this.metric[p] = this.metric[p]! + this.lrMag[p * m]!;
     }

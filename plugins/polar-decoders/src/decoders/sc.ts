@@ -112,7 +112,7 @@ export class ScEngine {
           break;
         case 9 /* OP_LEAF_INFO */: {
           const v = A[1]!;
-          let bit = v < 0 ? 1 : 0;
+          let bit = +(v < 0);
           if (o === this.flipPosition) bit ^= 1;
           if (this.leafLlr !== null) this.leafLlr[o] = v;
           B[o] = bit;
@@ -122,12 +122,12 @@ export class ScEngine {
           for (let i = o; i < o + s; i++) B[i] = 0;
           break;
         case 5 /* OP_RATE1 */:
-          for (let i = 0; i < s; i++) B[o + i] = A[s + i]! < 0 ? 1 : 0;
+          for (let i = 0; i < s; i++) B[o + i] = +(A[s + i]! < 0); // +(x < 0): no branch
           break;
         case 6 /* OP_REP */: {
           // Fold in place (the node's LLRs are not needed afterwards), in SC's pairwise order.
           for (let h = s >> 1; h >= 1; h >>= 1) for (let i = s; i < s + h; i++) A[i] = A[i]! + A[i + h]!;
-          const bit = A[s]! < 0 ? 1 : 0;
+          const bit = +(A[s]! < 0);
           for (let i = o; i < o + s; i++) B[i] = bit;
           break;
         }
@@ -136,7 +136,7 @@ export class ScEngine {
           let minIdx = 0;
           let minMag = 0x7fffffff;
           for (let i = 0; i < s; i++) {
-            const bit = A[s + i]! < 0 ? 1 : 0;
+            const bit = +(A[s + i]! < 0);
             B[o + i] = bit;
             parity ^= bit;
             const m = Ai[s + i]! & 0x7fffffff;
@@ -169,7 +169,7 @@ export class ScEngine {
   /** Decision of the information leaf at position o from A[1] (flip and record as OP_LEAF_INFO). */
   private decide(o: number): number {
     const v = this.A[1]!;
-    let bit = v < 0 ? 1 : 0;
+    let bit = +(v < 0);
     if (o === this.flipPosition) bit ^= 1;
     if (this.leafLlr !== null) this.leafLlr[o] = v;
     return bit;
