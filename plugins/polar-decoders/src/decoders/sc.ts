@@ -2,6 +2,7 @@ import type { PolarCode } from '../code.js';
 import { emptyStats, type DecodeStats, type PolarDecoder } from '../decoder.js';
 import { PolarParameterError } from '../errors.js';
 import { LATENCY_MODEL } from '../latency.js';
+import { createSimdKernels, type SimdKernels } from './simd.js';
 import {
   assertOpCodes, compileTree, OP_COMBINE, OP_F, OP_G, OP_G0, OP_LEAF_FROZEN, OP_LEAF_INFO, OP_RATE0, OP_RATE1, OP_REP, OP_SPC,
   type DecodingProgram,
@@ -33,14 +34,29 @@ export class ScEngine {
   /** The program as executed: size-2 subtrees of leaves fused into one op (same arithmetic). */
   private readonly exec: Int32Array;
 
-  constructor(frozen: Uint8Array, mode: 'plain' | 'fast') {
+  /** WebAssembly SIMD kernels over A and B (f/g for h ≥ 4, XOR for h ≥ 16), or null: scalar loops. */
+  private readonly simd: SimdKernels | null;
+  /** Byte offset of B in the kernels' memory (A starts at 0). */
+  private readonly bBase: number;
+
+  /** Whether the WebAssembly SIMD kernels are in use. */
+  get usesSimd(): boolean {
+    return this.simd !== null;
+  }
+
+  /** simd: use the WebAssembly SIMD kernels when available (default true); false forces the scalar loops. */
+  constructor(frozen: Uint8Array, mode: 'plain' | 'fast', simd = true) {
     this.n = frozen.length;
     this.program = compileTree(frozen, { mode, rate0NeedsLlr: false });
-    this.A = new Float32Array(2 * this.n);
-    this.Ai = new Int32Array(this.A.buffer);
-    const partialSums = new ArrayBuffer(Math.max(4, this.n));
-    this.B = new Uint8Array(partialSums, 0, this.n);
-    this.Bw = new Int32Array(partialSums);
+    const n = this.n;
+    // A: 2N float32 at byte 0; B: N partial sums at byte 8N (a multiple of 16 for N ≥ 2).
+    this.bBase = 8 * n;
+    this.simd = simd ? createSimdKernels(this.bBase + Math.max(4, n)) : null;
+    const buf = this.simd ? this.simd.memory.buffer : new ArrayBuffer(this.bBase + Math.max(4, n));
+    this.A = new Float32Array(buf, 0, 2 * n);
+    this.Ai = new Int32Array(buf, 0, 2 * n);
+    this.B = new Uint8Array(buf, this.bBase, n);
+    this.Bw = new Int32Array(buf, this.bBase, Math.max(4, n) >> 2);
     let lat = 0;
     let cx = 0;
     const ops = this.program.ops;
@@ -65,7 +81,9 @@ export class ScEngine {
     const Ai = this.Ai;
     const B = this.B;
     const ops = this.exec;
-    for (let i = 0; i < n; i++) A[n + i] = llr[i]!;
+    const simd = this.simd;
+    const bBase = this.bBase;
+    A.set(llr.length === n ? llr : llr.subarray(0, n), n);
     for (let pc = 0, end = ops.length; pc < end; pc += 3) {
       const op = ops[pc]!;
       const s = ops[pc + 1]!;
@@ -73,6 +91,10 @@ export class ScEngine {
       switch (op) {
         case 0 /* OP_F */: {
           const h = s >> 1;
+          if (h >= 4 && simd !== null) {
+            simd.f(4 * h, 4 * s, 4 * (s + h), 4 * h);
+            break;
+          }
           // Branch-free min of the magnitudes: d >> 31 is all ones when ma < mb.
           for (let i = 0; i < h; i++) {
             const a = Ai[s + i]!;
@@ -85,18 +107,27 @@ export class ScEngine {
         }
         case 1 /* OP_G */: {
           const h = s >> 1;
+          if (h >= 4 && simd !== null) {
+            simd.g(4 * h, 4 * s, 4 * (s + h), bBase + o, 4 * h);
+            break;
+          }
           // (1 − 2u)·a is exact (a or −a), without a data-dependent branch.
           for (let i = 0; i < h; i++) A[h + i] = A[s + h + i]! + A[s + i]! * (1 - 2 * B[o + i]!);
           break;
         }
         case 2 /* OP_G0 */: {
           const h = s >> 1;
+          if (h >= 4 && simd !== null) {
+            simd.g0(4 * h, 4 * s, 4 * (s + h), 4 * h);
+            break;
+          }
           for (let i = 0; i < h; i++) A[h + i] = A[s + i]! + A[s + h + i]!;
           break;
         }
         case 3 /* OP_COMBINE */: {
           const h = s >> 1;
-          if (h >= 4) {
+          if (h >= 16 && simd !== null) simd.xor(bBase + o, bBase + o + h, h);
+          else if (h >= 4) {
             // Four partial sums per word: o and h are multiples of 4 here.
             const Bw = this.Bw;
             const wo = o >> 2;
