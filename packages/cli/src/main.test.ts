@@ -57,7 +57,7 @@ describe('tessera CLI: bad input is one line and exit code 2', () => {
     const r = await cli('run', p);
     expect(r.code).toBe(2);
     expect(r.err.trim().split('\n')).toHaveLength(1);
-    expect(r.err).toMatch(/typo\.json: steps\[1\]\.use: unknown step 'quantise'; valid: check-targets, cost, evaluate, evaluate-onnx-web, export-onnx, quantize-uniform, train\n$/);
+    expect(r.err).toMatch(/typo\.json: steps\[1\]\.use: unknown step 'quantise'; valid: check-targets, cost, evaluate, evaluate-onnx-web, export-onnx, prune-magnitude, quantize-uniform, quantize-weights, train\n$/);
   });
 
   it('a wrong option type and an unknown target, one line each', async () => {
@@ -161,8 +161,10 @@ describe('tessera CLI: commands', () => {
 
   it('plugins lists the built-in plugin and the workspace plugins', async () => {
     const r = await cli('plugins');
-    expect(r.out).toMatch(/^core@0\.1\.0 {2}\(built-in, api \^0\.1\.0\)\n {2}passes {6}quantize-uniform\n {2}procedures {2}train, evaluate, check-targets, cost, export-onnx, evaluate-onnx-web\n/);
+    expect(r.out).toMatch(/^core@0\.1\.0 {2}\(built-in, api \^0\.1\.0\)\n {2}passes {6}quantize-uniform, prune-magnitude, quantize-weights\n {2}procedures {2}train, evaluate, check-targets, cost, export-onnx, evaluate-onnx-web\n/);
     expect(r.out).toContain('tessera-plugin-weight-clip@1.0.0  (workspace, examples/third-party-plugin, api ^0.1.0)');
+    // @tessera/compress is a library now (its steps are built in), not a plugin.
+    expect(r.out).not.toContain('@tessera/compress');
   });
 
   it('schema describes the built-in steps with their option defaults', async () => {

@@ -1,8 +1,7 @@
 import { interpret, PassManager, PassError, Tensor, Rng, type Graph } from '@tessera/core';
 import { buildLeNet5, buildMlp } from '@tessera/models';
-import { checkPluginApi } from '@tessera/pipeline';
 import { describe, expect, it } from 'vitest';
-import plugin, { MagnitudePruningPass, pruneMagnitude, quantizeWeights, WeightQuantizationPass, weightLayers } from './index.js';
+import { MagnitudePruningPass, pruneMagnitude, quantizeWeights, WeightQuantizationPass, weightLayers } from './index.js';
 
 const mlp = (seed = 0) => buildMlp({ hidden: [32, 16] }, { seed });
 const weights = (g: Graph, name: string) => g.initializers.get(name)!.initializer!.toFloat64();
@@ -138,7 +137,7 @@ describe('quantizeWeights', () => {
   });
 });
 
-describe('passes and plugin', () => {
+describe('passes', () => {
   it('run through the PassManager and report', () => {
     const g = mlp();
     const prune = new MagnitudePruningPass({ sparsity: 0.7 });
@@ -177,12 +176,5 @@ describe('passes and plugin', () => {
     }
     expect(one(() => pruneMagnitude(mlp(), { sparsity: 1.2 }))).toContain("option 'sparsity'");
     expect(one(() => pruneMagnitude(mlp(), { sparsity: 0.5, layers: ['fc9.weight'] }))).toContain('fc1.weight, fc2.weight, fc3.weight');
-  });
-
-  it('the plugin contributes prune-magnitude and quantize-weights with defaults', () => {
-    expect(() => checkPluginApi(plugin)).not.toThrow();
-    expect(plugin.passes.map((p) => p.name)).toEqual(['prune-magnitude', 'quantize-weights']);
-    expect(plugin.passes[0]!.options.parse({})).toEqual({ sparsity: 0.5, scope: 'global', layers: [] });
-    expect(plugin.passes[1]!.options.parse({})).toEqual({ bits: 8, perChannel: true, layers: [] });
   });
 });

@@ -11,5 +11,5 @@ export {
 } from './runner.js';
 export { writeReport, readReport, renderReportHtml, accuracyRows, type RunReport, type StepReport, type GraphSummary } from './report.js';
 export { lineChart, scatterChart, barChart, reliabilityDiagram, renderVegaLite, type Row, type ChartOptions } from './plots.js';
-export { corePlugin, decodePredictions, encodePredictions, evaluateGraph, quantizeWeights, unitBindings, type Evaluation, type ImageData, type QuantizeOptions, type QuantizedWeight } from './builtin/index.js';
+export { corePlugin, pruneMagnitudePass, quantizeWeightsPass, decodePredictions, encodePredictions, evaluateGraph, quantizeWeights, unitBindings, type Evaluation, type ImageData, type QuantizeOptions, type QuantizedWeight } from './builtin/index.js';
 export { pipelineJsonSchema } from './schema.js';

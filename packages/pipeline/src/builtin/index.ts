@@ -3,6 +3,7 @@
  * without listing a plugin. It is an ordinary plugin, written against the same API as any other.
  */
 import { CORE_API_VERSION, definePlugin } from '../plugin.js';
+import { pruneMagnitudePass, quantizeWeightsPass } from './compress.js';
 import { fashionMnistDataset, mnistDataset } from './data.js';
 import { evaluateProcedure } from './evaluate.js';
 import { evaluateOnnxWebProcedure, exportOnnxProcedure } from './export.js';
@@ -15,8 +16,8 @@ export const corePlugin = definePlugin({
   name: 'core',
   version: CORE_API_VERSION,
   api: `^${CORE_API_VERSION}`,
-  description: 'built-in steps (train, evaluate, quantize-uniform, check-targets, cost, export-onnx, evaluate-onnx-web), datasets, the model zoo and the hardware targets',
-  passes: [quantizeUniformPass],
+  description: 'built-in steps (train, evaluate, quantize-uniform, prune-magnitude, quantize-weights, check-targets, cost, export-onnx, evaluate-onnx-web), datasets, the model zoo and the hardware targets',
+  passes: [quantizeUniformPass, pruneMagnitudePass, quantizeWeightsPass],
   procedures: [trainProcedure, evaluateProcedure, checkTargetsProcedure, costProcedure, exportOnnxProcedure, evaluateOnnxWebProcedure],
   targets: builtinTargets,
   datasets: [fashionMnistDataset, mnistDataset],
@@ -25,5 +26,6 @@ export const corePlugin = definePlugin({
 
 export { decodePredictions, encodePredictions, evaluateGraph, type Evaluation } from './evaluate.js';
 export { quantizeWeights, type QuantizeOptions, type QuantizedWeight } from './quantize.js';
+export { pruneMagnitudePass, quantizeWeightsPass } from './compress.js';
 export { unitBindings } from './targets.js';
 export type { ImageData } from './data.js';

@@ -1,28 +1,16 @@
 /**
- * Post-training uniform quantisation of weights (int8 / int4, per channel or per tensor) with
- * @tessera/numerics' uniform int format. Two forms of the same numbers:
+ * Post-training uniform quantisation of weights (int8 / int4, per channel or per tensor); the numbers
+ * are @tessera/compress's (`quantizeTensor`, @tessera/numerics' uniform int format). Two forms of them:
  * - 'qdq' (default): weights stored as int8 codes with a DequantizeLinear in front of their layer,
  *   standard ONNX that onnxruntime (node and web) runs and that shrinks the exported file;
  * - 'fake': weights stay float32 on the integer grid and carry the format (`int<b,sym>`), for
  *   targets and cost models that read formats.
  */
-import { Tensor, type Graph, type Node, type Value } from '@tessera/core';
-import { calibrateUniformInt, quantizePerChannel, type UniformIntFormat } from '@tessera/numerics';
+import { Tensor, type Graph } from '@tessera/core';
+import { quantizeTensor, weightLayers } from '@tessera/compress';
+import type { UniformIntFormat } from '@tessera/numerics';
 import { z } from 'zod';
 import { definePass } from '../plugin.js';
-
-const WEIGHT_INPUT: Record<string, number> = { Conv: 1, ConvTranspose: 1, MatMul: 1, Gemm: 1 };
-
-/** The channel axis of a weight for its consumer: output channels (Conv: 0, MatMul [in,out]: last, Gemm: by transB). */
-function channelAxis(w: Value, consumer: Node): number {
-  const rank = w.initializer!.rank;
-  switch (consumer.op) {
-    case 'Conv': return 0;
-    case 'ConvTranspose': return 1;
-    case 'Gemm': return consumer.int('transB', 0) ? 0 : 1;
-    default: return rank - 1;
-  }
-}
 
 export interface QuantizedWeight {
   name: string;
@@ -39,25 +27,18 @@ export interface QuantizeOptions {
   skip?: readonly string[];
 }
 
-/** Quantises every weight feeding a Conv / MatMul / Gemm (biases stay float). Mutates and returns `graph`. */
+/**
+ * Quantises every float32 weight of a Conv / MatMul / Gemm layer (@tessera/compress's
+ * `weightLayers`; biases stay float) with compress's `quantizeTensor`. Mutates and returns `graph`.
+ */
 export function quantizeWeights(graph: Graph, o: QuantizeOptions): { graph: Graph; weights: QuantizedWeight[] } {
   const done: QuantizedWeight[] = [];
-  for (const w of [...graph.initializers.values()]) {
+  for (const { weight: w, node: layer, channelAxis } of weightLayers(graph)) {
     const t = w.initializer!;
-    if (t.dtype !== 'float32' || t.rank < 2 || o.skip?.includes(w.name)) continue;
-    const consumers = w.consumers();
-    const layer = consumers.find((n) => n.domain === '' && WEIGHT_INPUT[n.op] !== undefined && n.inputs[WEIGHT_INPUT[n.op]!] === w);
-    if (!layer || consumers.length !== 1) continue;
+    if (t.dtype !== 'float32' || o.skip?.includes(w.name)) continue;
     const src = t.data instanceof Float32Array ? t.data : Float32Array.from(t.toFloat64());
-    const axis = o.perChannel ? channelAxis(w, layer) : null;
-    const { values, formats } = axis === null
-      ? (() => {
-          const f = calibrateUniformInt(src, { bits: o.bits, symmetric: true });
-          return { values: f.quantize(src, new Float32Array(src.length)), formats: [f] };
-        })()
-      : quantizePerChannel(src, t.shape, axis, { bits: o.bits, symmetric: true });
-    let maxError = 0;
-    for (let i = 0; i < src.length; i++) maxError = Math.max(maxError, Math.abs(src[i]! - values[i]!));
+    const axis = o.perChannel ? channelAxis : null;
+    const { values, formats, maxError } = quantizeTensor(src, t.shape, axis, o.bits);
     done.push({ name: w.name, axis, formats, maxError });
     const formatRef = { id: formats[0]!.id, bits: o.bits };
     if (o.mode === 'fake') {

@@ -1,7 +1,9 @@
-import { CORE_API_VERSION, definePass, definePlugin } from '@tessera/pipeline';
-import { PruneOptionsSchema, QuantizeOptionsSchema } from './options.js';
-import { pruneMagnitude } from './prune.js';
-import { quantizeWeights } from './quantize.js';
+/**
+ * The built-in steps of @tessera/compress: `prune-magnitude` and `quantize-weights` (the functions
+ * and options live in @tessera/compress; these are their pipeline forms).
+ */
+import { pruneMagnitude, PruneOptionsSchema, quantizeWeights, QuantizeOptionsSchema } from '@tessera/compress';
+import { definePass } from '../plugin.js';
 
 /** `prune-magnitude` pipeline step: one-shot unstructured magnitude pruning. */
 export const pruneMagnitudePass = definePass({
@@ -28,14 +30,3 @@ export const quantizeWeightsPass = definePass({
     return graph;
   },
 });
-
-/** The compression passes as a plugin, so pipelines can `use` them (list '@tessera/compress' in `plugins`). */
-export const compressPlugin = definePlugin({
-  name: '@tessera/compress',
-  version: '0.1.0',
-  api: `^${CORE_API_VERSION}`,
-  description: 'post-training compression passes: prune-magnitude, quantize-weights',
-  passes: [pruneMagnitudePass, quantizeWeightsPass],
-});
-
-export default compressPlugin;
