@@ -3,6 +3,7 @@ import { AwgnFrameSource } from './channel.js';
 import { PolarCode } from './code.js';
 import type { PolarDecoder } from './decoder.js';
 import { ParityCheck } from './decoders/grand.js';
+import { ListEngine } from './decoders/list-engine.js';
 import { ScEngine } from './decoders/sc.js';
 import { createDecoder, type DecoderSpec } from './registry.js';
 import { OP_F, OP_G, OP_LEAF_INFO, OP_RATE1, OP_REP, OP_SPC } from './tree.js';
@@ -81,6 +82,33 @@ describe('Fast-SSC makes exactly SC decisions', () => {
       }
     }
     expect(frames).toBe(2400);
+  });
+
+  it('list decoding with the SIMD kernels keeps exactly the scalar paths and metrics', () => {
+    let frames = 0;
+    const code = new PolarCode({ n: 256, k: 128, systematic: true });
+    for (const [mode, L, bits] of [['plain', 4, 0], ['fast', 8, 2], ['fast', 4, 99]] as const) {
+      const make = (simd: boolean): ListEngine =>
+        new ListEngine(code.frozen, { listSize: L, mode, rate1Bits: (s) => Math.min(bits || L - 1, s), spcBits: (s) => Math.min(bits ? 4 : L + 1, s), simd });
+      const a = make(true);
+      const b = make(false);
+      expect(a.usesSimd).toBe(true);
+      expect(b.usesSimd).toBe(false);
+      const src = new AwgnFrameSource(code, 9);
+      for (let f = 0; f < 300; f++) {
+        src.generate(0, f, 1 + (f % 3));
+        a.run(src.llr);
+        b.run(src.llr);
+        expect(a.active).toBe(b.active);
+        for (let j = 0; j < a.active; j++) {
+          expect(a.paths[j]).toBe(b.paths[j]);
+          expect(a.metric[a.paths[j]!]).toBe(b.metric[b.paths[j]!]);
+          expect(sameBits(a.codewordOf(a.paths[j]!), b.codewordOf(b.paths[j]!))).toBe(true);
+        }
+        frames++;
+      }
+    }
+    expect(frames).toBe(900);
   });
 
   it('the fast tree does not descend: fewer f/g stages, and all four node types occur', () => {

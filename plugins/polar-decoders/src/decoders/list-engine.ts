@@ -1,4 +1,5 @@
 import { LATENCY_MODEL, pruneComplexity } from '../latency.js';
+import { createSimdKernels, type SimdKernels } from './simd.js';
 import {
   assertOpCodes, compileTree, OP_COMBINE, OP_F, OP_G, OP_G0, OP_LEAF_FROZEN, OP_LEAF_INFO, OP_RATE0, OP_RATE1, OP_REP, OP_SPC,
   type DecodingProgram,
@@ -13,6 +14,8 @@ export interface ListEngineOptions {
   rate1Bits: (size: number) => number;
   /** SPC nodes: how many least reliable bits take part, the least reliable one included (parity fix). */
   spcBits: (size: number) => number;
+  /** Use the WebAssembly SIMD f/g kernels when available (default true); false: scalar loops only. */
+  simd?: boolean;
 }
 
 /**
@@ -90,6 +93,16 @@ export class ListEngine {
   latency = 0;
   complexity = 0;
   private readonly pruneCost: Float64Array;
+  private readonly simd: SimdKernels | null;
+  /** Byte offsets in the kernels' memory: channel LLRs, α pool per level, β pool per level. */
+  private readonly chanBase: number;
+  private readonly aBase: Int32Array;
+  private readonly bBase: Int32Array;
+
+  /** Whether the WebAssembly SIMD kernels are in use. */
+  get usesSimd(): boolean {
+    return this.simd !== null;
+  }
 
   constructor(frozen: Uint8Array, options: ListEngineOptions) {
     const n = frozen.length;
@@ -100,23 +113,39 @@ export class ListEngine {
     this.opts = options;
     this.program = compileTree(frozen, { mode: options.mode, rate0NeedsLlr: true });
     this.levels = this.log2n + 1;
-    this.chan = new Float32Array(n);
-    this.chanI = new Int32Array(this.chan.buffer);
+    // One buffer (the SIMD kernels' memory when available) holds the channel LLRs and the pools.
+    this.betaSize = new Int32Array(this.levels);
+    this.aBase = new Int32Array(this.levels);
+    this.bBase = new Int32Array(this.levels);
+    const align = (x: number): number => (x + 15) & ~15;
+    let bytes = 0;
+    this.chanBase = 0;
+    bytes = align(4 * n);
+    for (let lv = 0; lv < this.levels; lv++) {
+      const s = 1 << lv;
+      this.aBase[lv] = bytes;
+      bytes = align(bytes + 4 * (lv < this.log2n ? L * s : 0));
+      const bs = lv === this.log2n ? n : 2 * s;
+      this.betaSize[lv] = bs;
+      this.bBase[lv] = bytes;
+      bytes = align(bytes + L * Math.max(4, bs));
+    }
+    this.simd = options.simd === false ? null : createSimdKernels(bytes);
+    const buf = this.simd ? this.simd.memory.buffer : new ArrayBuffer(bytes);
+    this.chan = new Float32Array(buf, this.chanBase, n);
+    this.chanI = new Int32Array(buf, this.chanBase, n);
     this.alpha = [];
     this.alphaI = [];
     this.beta = [];
     this.betaW = [];
-    this.betaSize = new Int32Array(this.levels);
     for (let lv = 0; lv < this.levels; lv++) {
       const s = 1 << lv;
-      const a = new Float32Array(lv < this.log2n ? L * s : 0);
-      this.alpha.push(a);
-      this.alphaI.push(new Int32Array(a.buffer));
-      const bs = lv === this.log2n ? n : 2 * s;
-      this.betaSize[lv] = bs;
-      const b = new Uint8Array(L * Math.max(4, bs));
-      this.beta.push(b);
-      this.betaW.push(new Int32Array(b.buffer, 0, b.length >> 2));
+      const len = lv < this.log2n ? L * s : 0;
+      this.alpha.push(new Float32Array(buf, this.aBase[lv]!, len));
+      this.alphaI.push(new Int32Array(buf, this.aBase[lv]!, len));
+      const blen = L * Math.max(4, this.betaSize[lv]!);
+      this.beta.push(new Uint8Array(buf, this.bBase[lv]!, blen));
+      this.betaW.push(new Int32Array(buf, this.bBase[lv]!, blen >> 2));
     }
     this.aSlot = new Int32Array(L * this.levels).fill(-1);
     this.bSlot = new Int32Array(L * this.levels).fill(-1);
@@ -377,7 +406,7 @@ export class ListEngine {
   /** Runs one decoding of the channel LLRs; afterwards paths/metric describe the final list. */
   run(llr: Float32Array): void {
     this.reset();
-    for (let i = 0; i < this.n; i++) this.chan[i] = llr[i]!;
+    this.chan.set(llr.length === this.n ? llr : llr.subarray(0, this.n));
     const ops = this.program.ops;
     for (let pc = 0, end = ops.length; pc < end; pc += 3) {
       const op = ops[pc]!;
@@ -425,10 +454,17 @@ export class ListEngine {
     const dstArr = this.alphaI[lvC]!;
     const root = s === this.n;
     const srcArr = root ? this.chanI : this.alphaI[lvP]!;
+    const simd = h >= 4 ? this.simd : null;
+    const dstB = this.aBase[lvC]!;
+    const srcB = root ? this.chanBase : this.aBase[lvP]!;
     for (let j = 0; j < this.active; j++) {
       const p = this.paths[j]!;
       const so = root ? 0 : this.aSlot[p * this.levels + lvP]! * s;
       const d = this.alphaForWrite(p, lvC) * h;
+      if (simd !== null) {
+        simd.f(dstB + 4 * d, srcB + 4 * so, srcB + 4 * (so + h), 4 * h);
+        continue;
+      }
       // Branch-free min of the magnitudes: e >> 31 is all ones when |a| < |b|.
       for (let i = 0; i < h; i++) {
         const a = srcArr[so + i]!;
@@ -451,10 +487,19 @@ export class ListEngine {
     const src = root ? this.chan : this.alpha[lvP]!;
     const betaArr = this.beta[lvC]!;
     const bsz = this.betaSize[lvC]!;
+    const simd = h >= 4 ? this.simd : null;
+    const dstB = this.aBase[lvC]!;
+    const srcB = root ? this.chanBase : this.aBase[lvP]!;
+    const uB = this.bBase[lvC]!;
     for (let j = 0; j < this.active; j++) {
       const p = this.paths[j]!;
       const so = root ? 0 : this.aSlot[p * this.levels + lvP]! * s;
       const d = this.alphaForWrite(p, lvC) * h;
+      if (simd !== null) {
+        if (leftZero) simd.g0(dstB + 4 * d, srcB + 4 * so, srcB + 4 * (so + h), 4 * h);
+        else simd.g(dstB + 4 * d, srcB + 4 * so, srcB + 4 * (so + h), uB + this.bSlot[p * this.levels + lvC]! * bsz, 4 * h);
+        continue;
+      }
       if (leftZero) {
         for (let i = 0; i < h; i++) dst[d + i] = src[so + i]! + src[so + h + i]!;
       } else {
