@@ -352,6 +352,15 @@ export class ListEngine {
     this.complexity += this.pruneCost[ell]!;
     if (count <= L) {
       keep.fill(1, 0, count);
+    } else if (count <= 32) {
+      // Rank by (metric, candidate index) with branch-free counting: the same L as below.
+      for (let c = 0; c < count; c++) {
+        const v = cand[c]!;
+        let r = 0;
+        for (let c2 = 0; c2 < c; c2++) r += +(cand[c2]! <= v);
+        for (let c2 = c + 1; c2 < count; c2++) r += +(cand[c2]! < v);
+        keep[c] = +(r < L);
+      }
     } else {
       for (let c = 0; c < count; c++) this.sel[c] = cand[c]!;
       const thr = this.kthSmallest(count, L - 1);
@@ -364,6 +373,8 @@ export class ListEngine {
         else if (v === thr && equalLeft > 0) (keep[c] = 1), equalLeft--;
         else keep[c] = 0;
       }
+    }
+    if (count > L) {
       const s = this.step;
       if (this.recording) {
         let nk = 0;
