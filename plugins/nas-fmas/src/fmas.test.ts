@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildDeepLabV3Plus } from '@tessera/models';
-import { checkPluginApi, corePlugin, runPipeline } from '@tessera/pipeline';
+import { checkPluginApi, corePlugin, readPipelineFile, runPipeline, validatePipeline } from '@tessera/pipeline';
 import { genomeKey, nsga2, toyObjectives, toySpace, type Genome } from '@tessera/search';
 import { afterAll, describe, expect, it } from 'vitest';
 import { segmentationSplits } from './data.js';
@@ -13,6 +13,7 @@ import { deeplabSubnetSpace } from './space.js';
 import { kendallTau } from './stats.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fmas-test-'));
+const example = new URL('../../../examples/nas-fmas/pipeline.json', import.meta.url).pathname;
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const toyEval: EvaluateBatch<{ n: number }> = async (genomes, onResult) => genomes.map((g, i) => {
@@ -110,6 +111,33 @@ describe('fmasSearch', () => {
     expect(Number.isNaN(r.rankCorrelation) || Math.abs(r.rankCorrelation) <= 1).toBe(true);
   });
 
+  it('searches with the gap8-latency objective: every candidate costed on gap8-like, logged and labelled as an estimate', async () => {
+    const log = join(dir, 'fmas-gap8.jsonl');
+    const r = await fmasSearch(supernet, space, data, { ...base, costObjective: 'gap8-latency', workers: 0, log });
+    expect(r.costObjective).toEqual({ name: 'gap8-like latency (estimate)', unit: 'us', estimated: true });
+    expect(r.evaluated).toHaveLength(12);
+    expect(r.supernet.costs.gap8LatencyUs).toBeGreaterThan(0);
+    for (const c of r.evaluated) {
+      // The second objective IS the gap8-like latency; FLOPs and parameters are still recorded.
+      expect(c.costs.gap8LatencyUs).toBeGreaterThan(0);
+      expect(c.objectives[1]).toBe(c.costs.gap8LatencyUs);
+      expect(c.costs.gap8LatencyUs!).toBeLessThanOrEqual(r.supernet.costs.gap8LatencyUs!);
+      expect(c.costs.flops).toBeGreaterThan(0);
+    }
+    // Same search as the FLOPs one would explore, different ranking: the subset mIoUs of a genome agree.
+    const byKey = new Map(inline.evaluated.map((c) => [genomeKey(c.genome), c.subsetMIoU]));
+    const shared = r.evaluated.filter((c) => byKey.has(genomeKey(c.genome)));
+    expect(shared.length).toBeGreaterThanOrEqual(6); // same seed: the same random first generation
+    for (const c of shared) expect(c.subsetMIoU).toBe(byKey.get(genomeKey(c.genome)));
+    const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const header = JSON.parse(lines[0].fingerprint);
+    expect(header.fingerprint.costObjective).toBe('gap8-latency');
+    expect(header.fingerprint.objective).toEqual({ name: 'gap8-like latency (estimate)', unit: 'us', estimated: true });
+    const records = readSearchLog<{ costs: { gap8LatencyUs: number } }>(log);
+    expect(records).toHaveLength(12);
+    for (const rec of records) expect(rec.objectives[1]).toBe(rec.extra.costs.gap8LatencyUs);
+  });
+
   it('rejects bad options in one line naming each field', async () => {
     const msg = (() => {
       try {
@@ -138,23 +166,24 @@ describe('kendallTau', () => {
 });
 
 describe('plugin', () => {
-  it('loads, and runs the example-style pipeline end to end', async () => {
+  it('loads; examples/nas-fmas/pipeline.json validates and runs end to end when shrunk', async () => {
     checkPluginApi(plugin);
     expect(plugin.passes.map((p) => p.name)).toEqual(['slice-channels']);
     expect(plugin.procedures.map((p) => p.name)).toEqual(['fmas-search']);
-    const r = await runPipeline({
-      name: 'fmas-tiny', seed: 0,
-      model: { builder: 'deeplabv3plus', config: { imageSize: 16 } },
-      data: { dataset: 'segmentation-scenes', size: 16, train: 64, val: 40, test: 24 },
-      steps: [
-        { use: 'fmas-search', options: { pretrainEpochs: 1, population: 4, generations: 1, finetuneEpochs: 0, batchSize: 16, maxFinetune: 2, workers: 0 } },
-        { use: 'slice-channels', options: { widths: { 'decoder.low_level': 0.5 } } },
-      ],
-      outputs: { dir: join(dir, 'runs'), onnx: false, report: true },
-    }, { plugins: [corePlugin, plugin] });
+    const raw = await readPipelineFile(example);
+    const { steps } = await validatePipeline(raw, { configDir: join(example, '..'), plugins: [corePlugin] });
+    expect(steps.map((s) => s.id)).toEqual(['fmas', 'slice']);
+    // Same steps at 16x16 with a handful of candidates and no fine-tuning.
+    const small = structuredClone(raw) as { model: { config: Record<string, unknown> }; data: Record<string, unknown>; steps: { options: Record<string, unknown> }[]; outputs: Record<string, unknown> };
+    small.model.config.imageSize = 16;
+    Object.assign(small.data, { size: 16, train: 64, val: 40, test: 24 });
+    Object.assign(small.steps[0]!.options, { pretrainEpochs: 1, population: 4, generations: 1, finetuneEpochs: 0, batchSize: 16, maxFinetune: 2, workers: 0 });
+    small.outputs = { onnx: false, report: true };
+    const r = await runPipeline(small, { configDir: join(example, '..'), plugins: [corePlugin], outDir: join(dir, 'runs'), useCache: false });
+    expect(r.status).toBe('complete');
     const step = r.report.steps[0]!;
     expect((step.artefacts as { evaluated: unknown[] }).evaluated).toHaveLength(4);
     expect((step.artefacts as { pretrain: { epochs: number } }).pretrain.epochs).toBe(1);
     expect(r.report.steps[1]!.artefacts).toHaveProperty('kept');
-  });
+  }, 30_000);
 });

@@ -133,6 +133,8 @@ export async function fmasSearch(supernet: Graph, space: SubnetSpace, data: Fmas
   const spec = (g: Genome) => ({ ...space.toSliceSpec(g), filterChoice: o.filterChoice });
   const cost = (c: SubnetCosts) => costValue(c, o.costObjective);
 
+  const [unitName, unit, estimated] = UNITS[o.costObjective];
+  const objectiveLabel = { name: unitName, unit, estimated };
   const costOpts = { gap8: o.costObjective === 'gap8-latency', measureCpu: o.costObjective === 'cpu-latency' };
   // The supernet's costs first: a target that cannot cost it fails here, before any search.
   const superCosts = await subnetCosts(supernet, costOpts);
@@ -146,7 +148,8 @@ export async function fmasSearch(supernet: Graph, space: SubnetSpace, data: Fmas
       return scores.map((s) => ({ objectives: [1 - s.mIoU, cost(s.costs)], wallMs: s.wallMs, extra: { subsetMIoU: s.mIoU, costs: s.costs } }));
     }, {
       evaluations: o.population * o.generations, population: o.population, seed: o.seed, log: o.log, signal: hooks.signal,
-      fingerprint: { data: valSubset.name, indices, costObjective: o.costObjective, filterChoice: o.filterChoice, supernet: supernet.name },
+      // The header names the cost objective with its unit and whether it is an estimate (gap8-like: a cost model, never a device measurement).
+      fingerprint: { data: valSubset.name, indices, costObjective: o.costObjective, objective: objectiveLabel, filterChoice: o.filterChoice, supernet: supernet.name },
     });
   } finally {
     await pool.close();
@@ -193,11 +196,10 @@ export async function fmasSearch(supernet: Graph, space: SubnetSpace, data: Fmas
   const ftTotal = finals.reduce((a, f) => a + f.finetuneMs, 0);
   const meanEval = evaluated.reduce((a, c) => a + c.wallMs, 0) / Math.max(1, evaluated.length);
   const ablation = searchMs + evaluated.length * meanFt;
-  const [unitName, unit, estimated] = UNITS[o.costObjective];
   return {
     options: o,
     genes: space.genes.map((g) => ({ name: g.name, options: g.options })),
-    costObjective: { name: unitName, unit, estimated },
+    costObjective: objectiveLabel,
     searchSubset: { name: valSubset.name, size: k, indices },
     supernet: { costs: superCosts, subsetMIoU: superSubset, testMIoU: superTest, finetunedTestMIoU: superFtTest, finetuneMs: superFt.totalMs },
     evaluated,

@@ -52,13 +52,13 @@ const fmasSearchStep = defineProcedure({
     const space = deeplabSubnetSpace(supernet, widthFractions);
     let pretrain;
     if (pretrainEpochs > 0) {
-      ctx.logger.info(`fmas-search: pretraining the supernet for ${pretrainEpochs} epoch(s)`);
+      ctx.logger.info(`pretraining the supernet for ${pretrainEpochs} epoch(s)`);
       const r = await trainSegmenter(supernet, data.train, { epochs: pretrainEpochs, lr: pretrainLr, batchSize: opts.batchSize, seed: opts.seed, registry: ctx.registry });
       supernet = r.graph;
       pretrain = { epochs: pretrainEpochs, ms: r.totalMs, finalLoss: r.finalLoss };
     }
     const result = await fmasSearch(supernet, space, data, { ...opts, log: opts.log ?? join(ctx.workDir, 'evaluations.jsonl') }, {
-      signal: ctx.signal, onProgress: (m) => ctx.logger.info(m),
+      signal: ctx.signal, onProgress: (m) => ctx.logger.info(m.replace(/^fmas: /, '')), // the logger already names the step
     });
     const { finalGraphs, ...artefacts } = result;
     const nd = result.finalFront.map((f, i) => ({ f, i })).filter(({ f }) => f.nonDominated);
