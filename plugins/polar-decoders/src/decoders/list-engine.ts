@@ -260,7 +260,17 @@ export class ListEngine {
       this.bRef[lv * L + cur]!--;
       if (keep > 0) {
         const size = this.betaSize[lv]!;
-        this.beta[lv]!.copyWithin(slot * size, cur * size, cur * size + keep);
+        if (keep >= 64) this.beta[lv]!.copyWithin(slot * size, cur * size, cur * size + keep);
+        else if (size & 3) {
+          const b = this.beta[lv]!;
+          for (let i = 0; i < keep; i++) b[slot * size + i] = b[cur * size + i]!;
+        } else {
+          // Short copies: a word loop is cheaper than the copyWithin call (slots are whole words here).
+          const w = this.betaW[lv]!;
+          const d4 = (slot * size) >> 2;
+          const s4 = (cur * size) >> 2;
+          for (let i = 0, e = (keep + 3) >> 2; i < e; i++) w[d4 + i] = w[s4 + i]!;
+        }
       }
     }
     return slot;
@@ -296,9 +306,14 @@ export class ListEngine {
     }
     if (this.scratchBits > 0) {
       const m = this.maxBits;
-      this.lr.copyWithin(q * m, p * m, p * m + this.scratchBits);
-      this.lrMag.copyWithin(q * m, p * m, p * m + this.scratchBits);
-      this.flag.copyWithin(q * m, p * m, p * m + this.scratchBits);
+      const lr = this.lr;
+      const lrMag = this.lrMag;
+      const flag = this.flag;
+      for (let k = 0, src = p * m, dst = q * m; k < this.scratchBits; k++) {
+        lr[dst + k] = lr[src + k]!;
+        lrMag[dst + k] = lrMag[src + k]!;
+        flag[dst + k] = flag[src + k]!;
+      }
       this.fix[q] = this.fix[p]!;
     }
     this.isActive[q] = 1;
@@ -630,14 +645,19 @@ export class ListEngine {
     }
   }
 
-  /** Stores the `t` least reliable positions of path p's node LLRs (ascending |α|) in lr/lrMag. */
-  private leastReliable(p: number, arr: Float32Array, ao: number, s: number, t: number): void {
+  /**
+   * Stores the `t` least reliable positions of path p's node LLRs (ascending |α|) in lr/lrMag and
+   * returns the parity of the node's hard decisions.
+   */
+  private leastReliable(p: number, arr: Float32Array, ao: number, s: number, t: number): number {
     const base = p * this.maxBits;
     const lr = this.lr;
     const mag = this.lrMag;
     let count = 0;
+    let parity = 0;
     for (let i = 0; i < s; i++) {
       const v = arr[ao + i]!;
+      parity ^= +(v < 0);
       const m = Math.abs(v);
       if (count === t && m >= mag[base + t - 1]!) continue;
       let k = count < t ? count++ : t - 1;
@@ -649,7 +669,9 @@ export class ListEngine {
       mag[base + k] = m;
       lr[base + k] = i;
     }
-    this.flag.fill(0, base, base + t);
+    const flag = this.flag;
+    for (let k = base; k < base + t; k++) flag[k] = 0;
+    return parity;
   }
 
   private writeHardWithFlips(p: number, arr: Float32Array, ao: number, s: number, o: number, t: number): void {
@@ -702,9 +724,7 @@ export class ListEngine {
     for (let j = 0; j < this.active; j++) {
       const p = this.paths[j]!;
       const ao = s === this.n ? 0 : this.aSlot[p * this.levels + lv]! * s;
-      this.leastReliable(p, arr, ao, s, t);
-      let parity = 0;
-      for (let i = 0; i < s; i++) parity ^= +(arr[ao + i]! < 0);
+      const parity = this.leastReliable(p, arr, ao, s, t);
       this.fix[p] = parity;
       if (parity) this.metric[p] = this.metric[p]! + this.lrMag[p * m]!;
     }
