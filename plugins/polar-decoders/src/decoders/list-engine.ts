@@ -71,6 +71,7 @@ export class ListEngine {
   private readonly cand: Float64Array;
   private readonly sel: Float64Array;
   private readonly keep: Uint8Array;
+  private readonly rank: Int32Array;
   private readonly newPaths: Int32Array;
   // Fast-node scratch per path: least reliable positions, flip flags, SPC parity fix.
   private readonly maxBits: number;
@@ -165,6 +166,7 @@ export class ListEngine {
     this.cand = new Float64Array(2 * L);
     this.sel = new Float64Array(2 * L);
     this.keep = new Uint8Array(2 * L);
+    this.rank = new Int32Array(2 * L);
     this.newPaths = new Int32Array(L);
     // Steps and scratch sizes from the program.
     let steps = 0;
@@ -368,12 +370,18 @@ export class ListEngine {
     if (count <= L) {
       keep.fill(1, 0, count);
     } else if (count <= 32) {
-      // Rank by (metric, candidate index) with branch-free counting: the same L as below.
+      // Rank by (metric, candidate index) with branch-free counting, one comparison per pair:
+      // the same L as the threshold selection below.
+      const rank = this.rank;
+      for (let c = 0; c < count; c++) rank[c] = 0;
       for (let c = 0; c < count; c++) {
         const v = cand[c]!;
-        let r = 0;
-        for (let c2 = 0; c2 < c; c2++) r += +(cand[c2]! <= v);
-        for (let c2 = c + 1; c2 < count; c2++) r += +(cand[c2]! < v);
+        let r = rank[c]!;
+        for (let c2 = c + 1; c2 < count; c2++) {
+          const x = +(cand[c2]! < v);
+          r += x;
+          rank[c2] = rank[c2]! + 1 - x;
+        }
         keep[c] = +(r < L);
       }
     } else {
