@@ -22,6 +22,14 @@ describe('cross-entropy on per-pixel logits', () => {
     const wTrained = t.flatTrainable();
     // Class 1 must score positive pixels higher: the two 1x1 filters end up ordered by sign.
     expect(wTrained[1]! - wTrained[0]!).toBeGreaterThan(0.5);
+    // evaluate scores every pixel: [N, C, H, W] logits against [N, H, W] labels.
+    const r = await t.evaluate({ x, y });
+    expect(r.logits.shape).toEqual([n, 2, 4, 4]);
+    const d = r.logits.data as Float32Array;
+    let ok = 0;
+    for (let i = 0; i < n; i++) for (let j = 0; j < 16; j++) ok += Number(d[(i * 2 + 1) * 16 + j]! > d[(i * 2) * 16 + j]!) === y.getFlat(i * 16 + j) ? 1 : 0;
+    expect(r.accuracy).toBeCloseTo(ok / (n * 16), 12);
+    expect(r.accuracy).toBeGreaterThan(0.95);
     await t.executor.dispose();
   });
 });
