@@ -28,10 +28,14 @@ const cases: Case[] = [
   { label: 'CA-SCL-32 (plain tree, CRC-16)', spec: { type: 'ca-scl', L: 32 }, crc: '16-CCITT', aff3ctMbps: 1.1, aff3ctLabel: 'CA-SCL-32 (CRC-16)' },
 ];
 
+// BENCH_ONLY=substring runs only the matching cases (results/bench.json is then not rewritten).
+const only = process.env.BENCH_ONLY;
+const selected = only ? cases.filter((c) => c.label.toLowerCase().includes(only.toLowerCase())) : cases;
+
 const FRAMES = 256;
 const loadAverageAtStart = os.loadavg();
 const results = [];
-for (const c of cases) {
+for (const c of selected) {
   const crcLen = c.crc === 'none' ? 0 : 16;
   const code = new PolarCode({ n: 1024, k: 512 - crcLen, crc: c.crc, systematic: true });
   const src = new AwgnFrameSource(code, 2024);
@@ -75,6 +79,7 @@ for (const c of cases) {
   results.push(row);
   console.log(`${c.label.padEnd(44)} wall ${mbps.toFixed(2).padStart(7)} Mb/s  cpu ${cpuMbps.toFixed(2).padStart(7)} Mb/s (${row.cpuUsPerFrame} us/frame)  AFF3CT ${c.aff3ctMbps}  ratio(cpu) ${row.ratioCpu}`);
 }
+if (only) process.exit(0);
 mkdirSync(join(here, '..', 'results'), { recursive: true });
 writeFileSync(
   join(here, '..', 'results', 'bench.json'),

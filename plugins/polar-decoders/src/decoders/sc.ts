@@ -156,8 +156,11 @@ export class ScEngine {
           for (let i = 0; i < s; i++) B[o + i] = +(A[s + i]! < 0); // +(x < 0): no branch
           break;
         case 6 /* OP_REP */: {
-          // Fold in place (the node's LLRs are not needed afterwards), in SC's pairwise order.
-          for (let h = s >> 1; h >= 1; h >>= 1) for (let i = s; i < s + h; i++) A[i] = A[i]! + A[i + h]!;
+          // Fold in place (the node's LLRs are not needed afterwards), in SC's pairwise order
+          // (the SIMD g0 kernel adds the same pairs, four at a time).
+          let h = s >> 1;
+          if (simd !== null) for (; h >= 4; h >>= 1) simd.g0(4 * s, 4 * s, 4 * (s + h), 4 * h);
+          for (; h >= 1; h >>= 1) for (let i = s; i < s + h; i++) A[i] = A[i]! + A[i + h]!;
           const bit = +(A[s]! < 0);
           for (let i = o; i < o + s; i++) B[i] = bit;
           break;
@@ -229,8 +232,14 @@ function fusePairs(ops: Int32Array): Int32Array {
 }
 
 function extract(code: PolarCode, codeword: Uint8Array, codec: Uint8Array, message: Uint8Array): boolean {
+  if (code.systematic && !code.crc) {
+    // The message is x̂ at the first K_info info positions (what codecBitsOf reads), gathered directly.
+    const pos = code.infoPositions;
+    for (let j = 0, k = code.kInfo; j < k; j++) message[j] = codeword[pos[j]!]!;
+    return true;
+  }
   code.codecBitsOf(codeword, codec);
-  message.set(codec.subarray(0, code.kInfo));
+  for (let j = 0, k = code.kInfo; j < k; j++) message[j] = codec[j]!;
   return code.crcPasses(codec);
 }
 
