@@ -1,5 +1,5 @@
 import { GraphBuilder, Tensor, type Graph, type Node, type OpRegistry, type Value } from '@tessera/core';
-import { fpgaResources, type CustomOperatorCounts } from '@tessera/targets';
+import { fpgaResources, type CustomOperatorCounts, type OperatorCounts } from '@tessera/targets';
 import { ApproxGelu, ApproxLayerNorm, ApproxSoftmax, PEANO_DOMAIN } from './ops.js';
 import { parsePeanoOptions, type PeanoOptionsInput } from './options.js';
 
@@ -35,19 +35,11 @@ export function peanoOperatorCounts(node: Node): CustomOperatorCounts | undefine
   return undefined;
 }
 
-export interface UnitCost {
+export interface UnitCost extends OperatorCounts {
   unit: 'layerNorm' | 'softmax' | 'gelu';
   variant: 'exact' | 'approximate';
   /** Elements the unit graph processes (one token of d, one attention row, one MLP activation vector). */
   elements: number;
-  multipliers: number;
-  adders: number;
-  comparators: number;
-  specialUnits: number;
-  dividers: number;
-  shifters: number;
-  leadingOneDetectors: number;
-  roms: number;
   dsp: number;
   lut: number;
   ff: number;
