@@ -7,6 +7,10 @@ import {
 
 assertOpCodes();
 
+// The latency model's constants as module-local values (an imported binding read per operation is a
+// getter call under the CommonJS transform of tsx/vitest).
+const LAT = { ...LATENCY_MODEL };
+
 export interface ListEngineOptions {
   listSize: number;
   mode: 'plain' | 'fast';
@@ -365,7 +369,7 @@ export class ListEngine {
       cand[2 * j] = this.metric[p]! + this.d0[p]!;
       cand[2 * j + 1] = this.metric[p]! + this.d1[p]!;
     }
-    this.latency += LATENCY_MODEL.listPrune;
+    this.latency += LAT.listPrune;
     this.complexity += this.pruneCost[ell]!;
     if (count <= L) {
       keep.fill(1, 0, count);
@@ -508,7 +512,7 @@ export class ListEngine {
         dstArr[d + i] = ((a ^ b) & 0x80000000) | (mb + (e & (e >> 31)));
       }
     }
-    this.latency += LATENCY_MODEL.fStage;
+    this.latency += LAT.fStage;
     this.complexity += h * this.active;
   }
 
@@ -542,7 +546,7 @@ export class ListEngine {
         for (let i = 0; i < h; i++) dst[d + i] = src[so + h + i]! + src[so + i]! * (1 - 2 * betaArr[bo + i]!);
       }
     }
-    this.latency += LATENCY_MODEL.gStage;
+    this.latency += LAT.gStage;
     this.complexity += h * this.active;
   }
 
@@ -604,7 +608,7 @@ export class ListEngine {
       const d = this.betaTarget(p, s, o);
       for (let i = d; i < d + s; i++) barr[i] = 0;
     }
-    this.latency += s === 1 ? LATENCY_MODEL.listFrozenLeaf : LATENCY_MODEL.listRate0;
+    this.latency += s === 1 ? LAT.listFrozenLeaf : LAT.listRate0;
     this.complexity += s * this.active;
   }
 
@@ -642,7 +646,7 @@ export class ListEngine {
       this.d0[p] = neg;
       this.d1[p] = pos;
     }
-    this.latency += LATENCY_MODEL.listRep - LATENCY_MODEL.listPrune;
+    this.latency += LAT.listRep - LAT.listPrune;
     this.complexity += s * this.active;
     this.prune();
     const barr = this.beta[lv]!;
@@ -716,7 +720,7 @@ export class ListEngine {
       }
       this.scratchBits = 0;
     } else {
-      this.latency += LATENCY_MODEL.listPrune;
+      this.latency += LAT.listPrune;
     }
     for (let j = 0; j < this.active; j++) {
       const p = this.paths[j]!;
