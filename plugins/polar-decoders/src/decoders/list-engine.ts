@@ -653,7 +653,8 @@ export class ListEngine {
     for (let j = 0; j < this.active; j++) {
       const p = this.paths[j]!;
       const d = this.betaTarget(p, s, o);
-      barr.fill(this.choice[p]!, d, d + s);
+      const u = this.choice[p]!;
+      for (let i = d; i < d + s; i++) barr[i] = u;
     }
   }
 
