@@ -1,6 +1,7 @@
 // Decoder-only throughput (information bits per second, one thread) on N = 1024, K = 512,
 // Eb/N0 = 2.5 dB, next to AFF3CT's single-core figures from the shared reference README.
 // The decoders are the ones the simulator runs (createDecoder); frames are generated beforehand.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -32,10 +33,29 @@ const cases: Case[] = [
 const only = process.env.BENCH_ONLY;
 const selected = only ? cases.filter((c) => c.label.toLowerCase().includes(only.toLowerCase())) : cases;
 
+// Each case runs in its own process (as a simulator worker holds one decoder), so that JIT feedback
+// from other decoders (e.g. other instances' WebAssembly kernels at the same call sites) does not
+// carry over; BENCH_SINGLE_PROCESS=1 runs every case in this process instead.
+const singleProcess = process.env.BENCH_SINGLE_PROCESS === '1';
+const caseIndex = process.env.BENCH_CASE;
+
 const FRAMES = 256;
 const loadAverageAtStart = os.loadavg();
 const results = [];
-for (const c of selected) {
+if (caseIndex === undefined && !singleProcess) {
+  for (const c of selected) {
+    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+      env: { ...process.env, BENCH_CASE: String(cases.indexOf(c)) },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const lines = child.stdout.trim().split('\n');
+    const row = JSON.parse(lines[lines.length - 1]!);
+    results.push(row);
+    console.log(lines.slice(0, -1).join('\n'));
+  }
+}
+for (const c of caseIndex !== undefined ? [cases[Number(caseIndex)]!] : singleProcess ? selected : []) {
   const crcLen = c.crc === 'none' ? 0 : 16;
   const code = new PolarCode({ n: 1024, k: 512 - crcLen, crc: c.crc, systematic: true });
   const src = new AwgnFrameSource(code, 2024);
@@ -77,6 +97,11 @@ for (const c of selected) {
     goalMetCpu: cpuMbps >= c.aff3ctMbps / 2,
   };
   results.push(row);
+  if (caseIndex !== undefined) {
+    console.log(`${c.label.padEnd(44)} wall ${mbps.toFixed(2).padStart(7)} Mb/s  cpu ${cpuMbps.toFixed(2).padStart(7)} Mb/s (${row.cpuUsPerFrame} us/frame)  AFF3CT ${c.aff3ctMbps}  ratio(cpu) ${row.ratioCpu}`);
+    console.log(JSON.stringify(row));
+    process.exit(0);
+  }
   console.log(`${c.label.padEnd(44)} wall ${mbps.toFixed(2).padStart(7)} Mb/s  cpu ${cpuMbps.toFixed(2).padStart(7)} Mb/s (${row.cpuUsPerFrame} us/frame)  AFF3CT ${c.aff3ctMbps}  ratio(cpu) ${row.ratioCpu}`);
 }
 if (only) process.exit(0);
@@ -85,6 +110,7 @@ writeFileSync(
   join(here, '..', 'results', 'bench.json'),
   JSON.stringify({
     command: 'pnpm --filter @tessera/plugin-polar-decoders bench', node: process.version, ebn0Db: 2.5, secondsPerCase: seconds,
+    processPerCase: !singleProcess,
     note: 'wall = elapsed time; cpu = this process\'s CPU time (user+system), less sensitive to other load on a shared machine',
     loadAverageAtStart, loadAverageAtEnd: os.loadavg(), results,
   }, null, 2) + '\n',
